@@ -1,0 +1,2 @@
+import GeoEngine
+print("georepl-bench: no benchmarks yet")

@@ -1,0 +1,124 @@
+/// A smooth map g: R^d -> R^D (a decoder, a GAN generator, an analytic surface) with exact
+/// derivatives. The latent space becomes a Riemannian manifold with the pull-back metric
+/// M(z) = J(z)^T J(z), J = dg/dz.
+///
+/// Batches: points are the rows of a matrix `z` of shape [n, d]. Tangent and cotangent batches
+/// carry k rows per point, k = rows / n: rows i*k ..< (i+1)*k belong to point i. Implementations
+/// push whole batches through matrix-matrix products (OpenBLAS dgemm), never per-point loops.
+/// Every method throws `GeoError.dimensionMismatch` on shapes that do not fit.
+public protocol Generator: AnyObject {
+    /// d, the latent dimension.
+    var latentDim: Int { get }
+    /// The shape of one output, e.g. [1, 28, 28] for images (C, H, W) or [D].
+    var dataShape: [Int] { get }
+
+    /// g(z): [n, d] -> [n, D].
+    func forward(_ z: Matrix) throws -> Matrix
+    /// Forward mode: g(z) [n, D] and J(z_i) t for every tangent row t of point i: [n*k, D].
+    func jvp(_ z: Matrix, tangents: Matrix) throws -> (value: Matrix, tangents: Matrix)
+    /// Reverse mode: g(z) [n, D] and J(z_i)^T c for every cotangent row c of point i: [n*k, d].
+    func vjp(_ z: Matrix, cotangents: Matrix) throws -> (value: Matrix, cotangents: Matrix)
+    /// Second-order forward mode for k pairs (u, v) per point (u, v: [n*k, d]): the value
+    /// g(z) [n, D], the first derivatives J u, J v and the exact second directional derivative
+    /// D2g(z)[u, v] = sum_ab d2g/dz_a dz_b u_a v_b, each [n*k, D].
+    func secondOrder(_ z: Matrix, u: Matrix, v: Matrix) throws -> SecondOrderResult
+}
+
+/// The result of `Generator.secondOrder`.
+public struct SecondOrderResult {
+    /// g(z), [n, D].
+    public var value: Matrix
+    /// J(z) u, [n*k, D].
+    public var ju: Matrix
+    /// J(z) v, [n*k, D].
+    public var jv: Matrix
+    /// D2g(z)[u, v], [n*k, D].
+    public var d2: Matrix
+    public init(value: Matrix, ju: Matrix, jv: Matrix, d2: Matrix) {
+        self.value = value; self.ju = ju; self.jv = jv; self.d2 = d2
+    }
+}
+
+extension Generator {
+    /// D, the number of outputs: the product of `dataShape`.
+    public var dataDim: Int { dataShape.reduce(1, *) }
+
+    /// Checks that `z` is a batch of latent points and returns the tangent multiplicity k of
+    /// `tangents` (rows per point). Shared by implementations.
+    public func checkBatch(_ z: Matrix, tangents: Matrix? = nil, tangentCols: Int? = nil) throws -> Int {
+        guard z.cols == latentDim else {
+            throw GeoError.dimensionMismatch("latent_dim is \(latentDim), points have \(z.cols)")
+        }
+        guard let t = tangents else { return 0 }
+        let cols = tangentCols ?? latentDim
+        guard t.cols == cols else {
+            throw GeoError.dimensionMismatch("expected \(cols) entries per tangent row, got \(t.cols)")
+        }
+        guard z.rows > 0 ? t.rows % z.rows == 0 : t.rows == 0 else {
+            throw GeoError.dimensionMismatch("\(t.rows) tangent rows do not divide among \(z.rows) points")
+        }
+        return z.rows > 0 ? t.rows / z.rows : 0
+    }
+
+    /// Checks a single latent point.
+    public func checkPoint(_ z: Vector, _ what: String = "vector") throws {
+        guard z.count == latentDim else {
+            throw GeoError.dimensionMismatch("latent_dim is \(latentDim), \(what) has \(z.count)")
+        }
+        guard z.isFinite else { throw GeoError.invalidArgument("\(what) has a NaN or infinite entry") }
+    }
+
+    /// g(z) for one point.
+    public func decode(_ z: Vector) throws -> Vector {
+        try checkPoint(z)
+        return Vector(try forward(Matrix(row: z)).scalars)
+    }
+
+    /// The Jacobian J(z), a D x d matrix, from one forward-mode pass with the d unit tangents.
+    public func jacobian(_ z: Vector) throws -> Matrix {
+        try checkPoint(z)
+        let (_, t) = try jvp(Matrix(row: z), tangents: Matrix.identity(latentDim))
+        return t.transposed   // rows of t are J e_j; transpose to D x d
+    }
+
+    /// The pull-back metric M(z) = J(z)^T J(z), d x d.
+    public func metric(_ z: Vector) throws -> Matrix {
+        let j = try jacobian(z)
+        return try Matrix.product(j, transposeA: true, j)
+    }
+}
+
+/// A generator with its optional encoder and descriptive text: what Lua calls a geo.Manifold.
+public final class Manifold {
+    public let name: String
+    public let description: String
+    /// The decoder g.
+    public let generator: Generator
+    /// The encoder, if the model has one: its first latent_dim outputs are the posterior mean.
+    public let encoder: Generator?
+
+    public init(name: String, description: String = "", generator: Generator, encoder: Generator? = nil) {
+        self.name = name; self.description = description
+        self.generator = generator; self.encoder = encoder
+    }
+
+    public var latentDim: Int { generator.latentDim }
+    public var dataDim: Int { generator.dataDim }
+    public var dataShape: [Int] { generator.dataShape }
+
+    /// The encoder's mean for one data vector x (length data_dim).
+    public func encode(_ x: Vector) throws -> Vector {
+        guard let enc = encoder else {
+            throw GeoError.invalidArgument("manifold '\(name)' has no encoder")
+        }
+        guard x.count == enc.latentDim else {
+            throw GeoError.dimensionMismatch("data_dim is \(enc.latentDim), vector has \(x.count)")
+        }
+        guard x.isFinite else { throw GeoError.invalidArgument("vector has a NaN or infinite entry") }
+        let out = try enc.forward(Matrix(row: x))
+        guard out.cols >= latentDim else {
+            throw GeoError.format("encoder of '\(name)' has \(out.cols) outputs, fewer than latent_dim \(latentDim)")
+        }
+        return Vector(Array(out.scalars[0..<latentDim]))
+    }
+}
