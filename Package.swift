@@ -25,6 +25,6 @@ let package = Package(
 
         .testTarget(name: "GeoEngineTests", dependencies: ["GeoEngine"]),
         .testTarget(name: "BindingsTests", dependencies: ["Bindings", "GeoEngine", "CLua"]),
-        .testTarget(name: "EndToEndTests", dependencies: []),
+        .testTarget(name: "EndToEndTests", dependencies: ["georepl"]),
     ]
 )

@@ -1,0 +1,78 @@
+import CLua
+import Foundation
+import GeoEngine
+
+/// A Swift function callable from Lua: reads its arguments from `call`, pushes its results and
+/// returns how many. It reports errors only by throwing; it never raises a Lua error itself.
+public typealias LuaFunction = (LuaCall) throws -> Int32
+
+/// The table of every Swift function Lua can call. A Lua closure refers to an entry by its id
+/// (upvalue 2 of `geo_trampoline`). Entries are added once, when their module is first used,
+/// and never removed, so ids stay valid for every Lua state of the process.
+final class BindingRegistry: @unchecked Sendable {
+    static let shared = BindingRegistry()
+    private let lock = NSLock()
+    private var entries: [(name: String, function: LuaFunction)] = []
+
+    func register(_ name: String, _ function: @escaping LuaFunction) -> Int {
+        lock.lock(); defer { lock.unlock() }
+        entries.append((name, function))
+        return entries.count - 1
+    }
+    func entry(_ id: Int) -> (name: String, function: LuaFunction)? {
+        lock.lock(); defer { lock.unlock() }
+        return entries.indices.contains(id) ? entries[id] : nil
+    }
+}
+
+/// A registered binding: its Lua-visible name and its id in the registry.
+public struct Binding {
+    public let name: String
+    let id: Int
+    public init(_ name: String, _ function: @escaping LuaFunction) {
+        self.name = name
+        id = BindingRegistry.shared.register(name, function)
+    }
+    /// Pushes a Lua function that calls this binding.
+    func push(_ L: OpaquePointer) { geo_pushbinding(L, dispatch, lua_Integer(id)) }
+}
+
+/// The one entry point from C into Swift. Runs the binding named by upvalue 2, converts every
+/// Swift error into a message on the stack and returns -1, which makes `geo_trampoline` raise
+/// it. Nothing here, nor in any binding, can longjmp.
+private let dispatch: geo_swift_function = { state in
+    guard let L = state else { return 0 }
+    let id = Int(lua_tointegerx(L, geo_upvalueindex(2), nil))
+    guard let entry = BindingRegistry.shared.entry(id) else {
+        lua_pushstring(L, Messages.internalError("unknown binding \(id)"))
+        return -1
+    }
+    do {
+        return try entry.function(LuaCall(L, name: entry.name))
+    } catch {
+        lua_pushstring(L, errorMessage(L, error, function: entry.name))
+        return -1
+    }
+}
+
+/// The Lua message for a Swift error. Bad arguments follow luaL_argerror: the function's name
+/// comes from the call site when Lua knows it, and for method calls (`v:dot(w)`) the position
+/// does not count self; a bad self reads "calling 'f' on bad self (...)".
+func errorMessage(_ L: OpaquePointer, _ error: Error, function: String) -> String {
+    switch error {
+    case LuaError.badArgument(var position, let fallbackName, let message):
+        var name = fallbackName
+        var ar = lua_Debug()
+        if lua_getstack(L, 0, &ar) != 0, lua_getinfo(L, "n", &ar) != 0 {
+            if let n = ar.name { name = String(cString: n) }
+            if let w = ar.namewhat, String(cString: w) == "method" {
+                position -= 1
+                if position == 0 { return Messages.badSelf(name, message) }
+            }
+        }
+        return Messages.badArgument(position, name, message)
+    case let e as LuaError: return e.description
+    case let e as GeoError: return e.description
+    default: return String(describing: error)
+    }
+}

@@ -1,0 +1,21 @@
+import CLua
+
+/// An error on its way to Lua. Bindings throw these (or any GeoError); the dispatcher turns
+/// them into a Lua error after every Swift frame has returned. Modelled on mlua's error enum.
+public enum LuaError: Error, CustomStringConvertible, Equatable {
+    /// A chunk failed to compile. `incomplete` is true when the message ends in `<eof>`:
+    /// more input could complete it (the REPL then asks for another line).
+    case syntax(message: String, incomplete: Bool)
+    /// An error raised while running Lua code, with its message (and traceback, if any).
+    case runtime(String)
+    /// A bad argument at `position` (1-based, counting self) of the function named `function`.
+    /// The dispatcher renders it with lauxlib's wording and lauxlib's method adjustment.
+    case badArgument(position: Int32, function: String, message: String)
+
+    public var description: String {
+        switch self {
+        case .syntax(let m, _), .runtime(let m): return m
+        case .badArgument(let p, let f, let m): return Messages.badArgument(p, f, m)
+        }
+    }
+}

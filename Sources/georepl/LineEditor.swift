@@ -1,0 +1,51 @@
+import Bindings
+import CReadline
+import Foundation
+
+/// Interactive line input through GNU readline: prompts, line editing, a history file that
+/// receives each complete chunk, and TAB completion of geo names and methods.
+enum LineEditor {
+    nonisolated(unsafe) static var session: LuaSession?
+    nonisolated(unsafe) static var matches: [String] = []
+    static let historyLimit: Int32 = 1000
+
+    /// $GEOREPL_HISTORY, or ~/.georepl_history.
+    static var historyPath: String {
+        if let p = ProcessInfo.processInfo.environment["GEOREPL_HISTORY"], !p.isEmpty { return p }
+        return (ProcessInfo.processInfo.environment["HOME"] ?? ".") + "/.georepl_history"
+    }
+
+    static func start(_ session: LuaSession) {
+        self.session = session
+        rl_readline_name = UnsafePointer(strdup("georepl"))
+        rl_basic_word_break_characters = UnsafePointer(strdup(" \t\n\"\\'`@$><=;|&{(,+-*/%^~#[]"))
+        rl_attempted_completion_function = { text, _, _ in
+            rl_attempted_completion_over = 1   // no filename completion
+            rl_completion_append_character = 0
+            guard let text = text else { return nil }
+            LineEditor.matches = LineEditor.session?.completions(for: String(cString: text)) ?? []
+            return rl_completion_matches(text) { _, state in
+                let i = Int(state)
+                guard i < LineEditor.matches.count else { return nil }
+                return strdup(LineEditor.matches[i])
+            }
+        }
+        using_history()
+        stifle_history(historyLimit)
+        _ = read_history(historyPath)
+    }
+
+    static func readLine(_ prompt: String) -> String? {
+        guard let p = readline(prompt) else { return nil }
+        defer { free(p) }
+        return String(cString: p)
+    }
+
+    static func addHistory(_ chunk: String) {
+        add_history(chunk)
+        let path = historyPath
+        if !FileManager.default.fileExists(atPath: path) { _ = write_history(path) }
+        else { _ = append_history(1, path) }
+        _ = history_truncate_file(path, historyLimit)
+    }
+}
