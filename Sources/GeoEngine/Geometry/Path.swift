@@ -1,0 +1,84 @@
+/// A discrete path z_0, ..., z_T in latent space, with what a solver reports about it.
+///
+/// Length and energy are measured in data space, through the generator g:
+///     L = sum_i |g(z_{i+1}) - g(z_i)|                       (the discrete curve length)
+///     E = 1/(2 dt) sum_i |g(z_{i+1}) - g(z_i)|^2,  dt = 1/T  (the discrete energy)
+/// By Cauchy–Schwarz L^2 <= 2 E, with equality exactly when the steps have equal data-space
+/// length: a discrete geodesic minimises E and so has L^2 = 2E at convergence.
+public struct Path {
+    /// The points z_0 ... z_T (T + 1 of them, at least 2).
+    public var points: [Vector]
+    /// Which solver produced the path ("line" for a straight line).
+    public var solver: String
+    /// Whether the solver met its tolerance (true for lines, which need no solving).
+    public var converged: Bool
+    /// Solver iterations taken.
+    public var iterations: Int
+    /// Generator evaluations used (forward, JVP or VJP batches, counted per latent point).
+    public var evaluations: Int
+
+    public init(points: [Vector], solver: String, converged: Bool = true, iterations: Int = 0, evaluations: Int = 0) {
+        self.points = points; self.solver = solver; self.converged = converged
+        self.iterations = iterations; self.evaluations = evaluations
+    }
+
+    /// The number of points, T + 1.
+    public var count: Int { points.count }
+    public var start: Vector? { points.first }
+    public var end: Vector? { points.last }
+
+    /// The points as the rows of a matrix [T+1, d].
+    public func matrix() throws -> Matrix { try Matrix(rowVectors: points) }
+
+    /// The decoded points g(z_0) ... g(z_T) as rows [T+1, D], in one batched forward pass.
+    public func decode(on g: Generator) throws -> Matrix {
+        try g.forward(try matrix())
+    }
+
+    /// The squared data-space step lengths |g(z_{i+1}) - g(z_i)|^2, i = 0 ..< T.
+    public func squaredSteps(on g: Generator) throws -> [Double] {
+        let x = try decode(on: g)
+        return Path.squaredSteps(x)
+    }
+    static func squaredSteps(_ x: Matrix) -> [Double] {
+        guard x.rows >= 2 else { return [] }
+        return (0..<(x.rows - 1)).map { i in
+            var s = 0.0
+            let a = i * x.cols, b = (i + 1) * x.cols
+            for j in 0..<x.cols { let d = x.scalars[b + j] - x.scalars[a + j]; s += d * d }
+            return s
+        }
+    }
+
+    /// The discrete length L = sum_i |g(z_{i+1}) - g(z_i)|.
+    public func length(on g: Generator) throws -> Double {
+        try squaredSteps(on: g).reduce(0) { $0 + $1.squareRoot() }
+    }
+
+    /// The discrete energy E = T/2 sum_i |g(z_{i+1}) - g(z_i)|^2.
+    public func energy(on g: Generator) throws -> Double {
+        let s = try squaredSteps(on: g)
+        return Double(s.count) / 2 * s.reduce(0, +)
+    }
+
+    /// The latent-space (Euclidean) length sum_i |z_{i+1} - z_i|.
+    public var latentLength: Double {
+        guard points.count >= 2 else { return 0 }
+        return (0..<(points.count - 1)).reduce(0) { $0 + (points[$1 + 1] - points[$1]).norm }
+    }
+
+    /// The straight line from a to b with `points` points (>= 2), z_i = a + (i/T)(b - a).
+    public static func line(from a: Vector, to b: Vector, points n: Int = 64) throws -> Path {
+        guard a.count == b.count else {
+            throw GeoError.dimensionMismatch("endpoints have \(a.count) and \(b.count) entries")
+        }
+        guard n >= 2 else { throw GeoError.invalidArgument("a path needs at least 2 points, got \(n)") }
+        guard a.isFinite, b.isFinite else { throw GeoError.invalidArgument("an endpoint has a NaN or infinite entry") }
+        let t = Double(n - 1)
+        let pts = (0..<n).map { i -> Vector in
+            let s = Double(i) / t
+            return Vector(zip(a.scalars, b.scalars).map { (1 - s) * $0 + s * $1 })
+        }
+        return Path(points: pts, solver: "line")
+    }
+}
