@@ -134,10 +134,13 @@ public struct LuaCall {
     @discardableResult public func push<T>(_ value: T, as type: UserType<T>) -> Int32 {
         type.push(L, value); return 1
     }
-    /// Pushes a sequence table of numbers.
-    @discardableResult public func push(numbers: [Double]) -> Int32 {
+    /// Pushes a sequence table of numbers (as Lua integers when `integers` is set).
+    @discardableResult public func push(numbers: [Double], integers: Bool = false) -> Int32 {
         lua_createtable(L, Int32(clamping: numbers.count), 0)
-        for (k, x) in numbers.enumerated() { lua_pushnumber(L, x); lua_rawseti(L, -2, lua_Integer(k + 1)) }
+        for (k, x) in numbers.enumerated() {
+            if integers, let n = Int64(exactly: x) { lua_pushinteger(L, n) } else { lua_pushnumber(L, x) }
+            lua_rawseti(L, -2, lua_Integer(k + 1))
+        }
         return 1
     }
     /// Sets field `key` of the table at the top of the stack to the value `push` pushes (raw).

@@ -49,6 +49,9 @@ enum Messages {
     static let multiplyVectors = "attempt to multiply two geo.Vector values (use v:dot(w) for the inner product)"
     static let zeroVector = "cannot normalize a zero vector"
     static let raggedMatrix = "rows of a matrix must have equal lengths"
+    static func torusRadii(R: Double, r: Double) -> String {
+        "the tube radius r must be smaller than R, got R = \(formatNumber(R)), r = \(formatNumber(r))"
+    }
     static func freed(_ type: String) -> String { "attempt to use a freed \(type)" }
     static func internalError(_ what: String) -> String { "internal error: \(what)" }
 }

@@ -1,0 +1,86 @@
+import CLua
+import GeoEngine
+
+/// geo.Manifold: a generator (and optional encoder) seen as a Riemannian manifold.
+///     geo.sphere{radius=1}  geo.torus{R=2, r=1}  geo.plane{dim=2}  geo.saddle{}
+///     geo.swissroll{a=1, theta0=2*pi}  geo.load(path)
+///     m.name  m.description  m.latent_dim  m.data_dim  m.data_shape  m.has_encoder
+///     m:decode(z)  m:encode(x)  m:jacobian(z)  m:metric(z)  m:volume(z)
+enum ManifoldLua {
+    static let type: UserType<Manifold> = UserType(
+        name: "geo.Manifold",
+        methods: [
+            Binding("decode") { call in
+                let m = try call.value(1, type)
+                return call.push(try m.generator.decode(try call.value(2, VectorLua.type)), as: VectorLua.type)
+            },
+            Binding("encode") { call in
+                let m = try call.value(1, type)
+                return call.push(try m.encode(try call.value(2, VectorLua.type)), as: VectorLua.type)
+            },
+            Binding("jacobian") { call in
+                let m = try call.value(1, type)
+                return call.push(try m.generator.jacobian(try call.value(2, VectorLua.type)), as: MatrixLua.type)
+            },
+            Binding("metric") { call in
+                let m = try call.value(1, type)
+                return call.push(try m.generator.metric(try call.value(2, VectorLua.type)), as: MatrixLua.type)
+            },
+            // VOLUME
+        ],
+        metamethods: [
+            ("__tostring", Binding("__tostring") { call in
+                let m = try call.value(1, type)
+                return call.push("geo.Manifold(\(m.name): latent_dim \(m.latentDim), data_dim \(m.dataDim))")
+            }),
+            ("__eq", Binding("__eq") { call in
+                guard let a = type.value(call.L, 1), let b = type.value(call.L, 2) else { return call.push(false) }
+                return call.push(a === b)
+            }),
+        ],
+        fields: ["name", "description", "latent_dim", "data_dim", "data_shape", "has_encoder"],
+        index: Binding("__index") { call in
+            let m = try call.value(1, type)
+            guard lua_type(call.L, 2) == LUA_TSTRING, let k = geo_tostring(call.L, 2) else { return call.pushNil() }
+            switch String(cString: k) {
+            case "name": return call.push(m.name)
+            case "description": return call.push(m.description)
+            case "latent_dim": return call.push(m.latentDim)
+            case "data_dim": return call.push(m.dataDim)
+            case "data_shape": return call.push(numbers: m.dataShape.map(Double.init), integers: true)
+            case "has_encoder": return call.push(m.encoder != nil)
+            default: return pushMethod(call.L, 1, 2)
+            }
+        })
+
+    /// Wraps an analytic surface as a manifold named after it.
+    static func surface(_ g: Generator & CustomStringConvertible, _ name: String) -> Manifold {
+        Manifold(name: name, description: g.description, generator: g)
+    }
+
+    static let constructors: [Binding] = [
+        Binding("sphere") { call in
+            let o = try Options(call, 1, allowed: ["radius"])
+            return call.push(surface(try Sphere(radius: try o.positive("radius") ?? 1), "sphere"), as: type)
+        },
+        Binding("torus") { call in
+            let o = try Options(call, 1, allowed: ["R", "r"])
+            let R = try o.positive("R") ?? 2, r = try o.positive("r") ?? 1
+            guard r < R else { throw call.argumentError(1, Messages.torusRadii(R: R, r: r)) }
+            return call.push(surface(try Torus(R: R, r: r), "torus"), as: type)
+        },
+        Binding("plane") { call in
+            let o = try Options(call, 1, allowed: ["dim"])
+            return call.push(surface(try Plane(dim: try o.integer("dim", in: 1...10_000) ?? 2), "plane"), as: type)
+        },
+        Binding("saddle") { call in
+            _ = try Options(call, 1, allowed: [])
+            return call.push(surface(Saddle(), "saddle"), as: type)
+        },
+        Binding("swissroll") { call in
+            let o = try Options(call, 1, allowed: ["a", "theta0"])
+            let g = try SwissRoll(a: try o.positive("a") ?? 1, theta0: try o.finite("theta0") ?? 2 * Double.pi)
+            return call.push(surface(g, "swissroll"), as: type)
+        },
+    ]
+}

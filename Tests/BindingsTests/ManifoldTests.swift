@@ -1,0 +1,56 @@
+import XCTest
+@testable import Bindings
+
+final class ManifoldTests: LuaTestCase {
+    func testSurfacesAndTheirFields() {
+        lua.run("s = geo.sphere{radius = 2}")
+        XCTAssertEqual(eval("s.name, s.latent_dim, s.data_dim, s.data_shape[1], #s.data_shape, s.has_encoder"),
+                       ["sphere", "2", "3", "3", "1", "false"])
+        XCTAssertEqual(value("tostring(s)"), "geo.Manifold(sphere: latent_dim 2, data_dim 3)")
+        XCTAssertEqual(value("s:decode(geo.vec{math.pi / 2, 0})[1]"), "2.0")
+        let m = eval("(function() local g = s:metric(geo.vec{math.pi / 6, 0.3}) return g:get(1,1), g:get(2,2), g:get(1,2) end)()")
+        XCTAssertEqual(Double(m[0])!, 4, accuracy: 1e-12)
+        XCTAssertEqual(Double(m[1])!, 1, accuracy: 1e-12)   // r^2 sin^2(pi/6) = 1
+        XCTAssertEqual(Double(m[2])!, 0, accuracy: 1e-12)
+        XCTAssertEqual(eval("s:jacobian(geo.vec{1, 2}):rows(), s:jacobian(geo.vec{1, 2}):cols()"), ["3", "2"])
+        XCTAssertEqual(eval("geo.torus{}.name, geo.torus{R = 3, r = 0.5}.data_dim, geo.plane{}.data_dim, geo.plane{dim = 4}.latent_dim, geo.saddle{}.name, geo.swissroll{}.name"),
+                       ["torus", "3", "3", "4", "saddle", "swissroll"])
+        XCTAssertEqual(value("geo.plane():decode(geo.vec{1, 2})"), "geo.vec{1, 2, 0}")
+        XCTAssertEqual(lua.completions(for: "s.lat"), ["s.latent_dim"])
+        XCTAssertEqual(lua.completions(for: "s:dec"), ["s:decode"])
+    }
+
+    func testManifoldErrors() {
+        lua.run("s = geo.sphere{}")
+        assertError("geo.sphere{radius = -1}", "bad argument #1 to 'sphere' (option 'radius' must be a positive number, got -1)")
+        assertError("geo.sphere{r = 1}", "bad argument #1 to 'sphere' (unknown option 'r' (expected one of: radius))")
+        assertError("geo.sphere(1)", "bad argument #1 to 'sphere' (table expected, got number)")
+        assertError("geo.torus{R = 1, r = 2}", "bad argument #1 to 'torus' (the tube radius r must be smaller than R, got R = 1, r = 2)")
+        assertError("geo.saddle{a = 1}", "bad argument #1 to 'saddle' (unknown option 'a' (expected one of: ))")
+        assertError("geo.plane{dim = 0}", "bad argument #1 to 'plane' (option 'dim' must be an integer from 1 to 10000, got 0)")
+        assertError("s:decode(geo.vec{1, 2, 3})", "dimension mismatch: latent_dim is 2, vector has 3")
+        assertError("s:decode({1, 2})", "bad argument #1 to 'decode' (geo.Vector expected, got table)")
+        assertError("s:decode(geo.vec{0/0, 1})", "vector has a NaN or infinite entry")
+        assertError("s:metric()", "bad argument #1 to 'metric' (geo.Vector expected, got no value)")
+        assertError("s.decode(geo.vec{1, 2})", "bad argument #1 to 'decode' (geo.Manifold expected, got geo.Vector)")
+        assertError("s:encode(geo.vec{1, 2, 3})", "manifold 'sphere' has no encoder")
+        assertError("return s + 1", "test:1: attempt to perform arithmetic on a geo.Manifold value (global 's')")
+    }
+
+    func testLinePaths() {
+        lua.run("s = geo.sphere{} p = geo.line(s, geo.vec{1, 0}, geo.vec{1, 1}, {points = 5})")
+        XCTAssertEqual(eval("#p, p.solver, p.converged, p.iterations, p[3], p[0], p[6]"),
+                       ["5", "line", "true", "0", "geo.vec{1, 0.5}", "nil", "nil"])
+        XCTAssertEqual(value("#geo.line(s, geo.vec{1, 0}, geo.vec{1, 1})"), "64")
+        // Along a latitude at polar angle 1 the line covers azimuth 1: chord sum ~ sin(1).
+        XCTAssertEqual(Double(value("p:length()"))!, 4 * 2 * sin(1) * sin(0.125), accuracy: 1e-12)
+        XCTAssertEqual(eval("#p:decode(), #p:points(), p.manifold == s"), ["5", "5", "true"])
+        assertError("geo.line(s, geo.vec{1}, geo.vec{1, 2})", "dimension mismatch: latent_dim is 2, vector has 1")
+        assertError("geo.line(s, geo.vec{1, 2})", "bad argument #3 to 'line' (geo.Vector expected, got no value)")
+        assertError("geo.line(s, geo.vec{1, 2}, geo.vec{1, 2}, {points = 1})",
+                    "bad argument #4 to 'line' (option 'points' must be an integer from 2 to 100000, got 1)")
+        assertError("geo.line(s, geo.vec{1, 2}, geo.vec{1, 2}, {points = 1e10})",
+                    "bad argument #4 to 'line' (option 'points' must be an integer from 2 to 100000, got 10000000000)")
+        assertError("geo.line(nil, geo.vec{1, 2}, geo.vec{1, 2})", "bad argument #1 to 'line' (geo.Manifold expected, got nil)")
+    }
+}
