@@ -16,6 +16,9 @@ public final class REPL {
     public var addHistory: (String) -> Void = { _ in }
     /// Receives each error message.
     public var reportError: (String) -> Void
+    /// Asked after each line is read: true when the user cancelled the input before it (Ctrl-C
+    /// at the prompt); the half-typed chunk is dropped and the line starts a new chunk.
+    public var inputCancelled: () -> Bool = { false }
     /// The first and continuation prompts (lua(1)'s defaults).
     public var prompt = "> ", continuationPrompt = ">> "
     /// How many chunks failed (syntax or runtime).
@@ -49,6 +52,7 @@ public final class REPL {
             while true {
                 if let e = session.load(chunk, chunkName: "=stdin") {
                     if case .syntax(_, true) = e, let more = readLine(continuationPrompt) {
+                        if inputCancelled() { return evaluate(firstLine: more) }
                         chunk += "\n" + more
                         typed += "\n" + more
                         continue

@@ -30,12 +30,36 @@ enum LineEditor {
                 return strdup(LineEditor.matches[i])
             }
         }
+        installSignalHook()
         using_history()
         stifle_history(historyLimit)
         _ = read_history(historyPath)
     }
 
+    /// Set when Ctrl-C arrived while readline was waiting for input.
+    nonisolated(unsafe) static var cancelled = false
+
+    /// Ctrl-C at the prompt: readline (rl_catch_signals) cleans up and passes SIGINT on to our
+    /// handler, then calls this hook. It clears the line and shows a fresh first prompt; the
+    /// line typed next starts a new chunk (the REPL drops a half-typed multi-line chunk).
+    static func installSignalHook() {
+        rl_signal_event_hook = {
+            guard Cancellation.isRequested else { return 0 }
+            Cancellation.reset()
+            LineEditor.cancelled = true
+            rl_replace_line("", 0)
+            rl_crlf()
+            rl_set_prompt(LineEditor.firstPrompt)
+            rl_on_new_line()
+            rl_redisplay()
+            return 0
+        }
+    }
+    static let firstPrompt = "> "
+
     static func readLine(_ prompt: String) -> String? {
+        cancelled = false
+        Cancellation.reset()
         guard let p = readline(prompt) else { return nil }
         defer { free(p) }
         return String(cString: p)

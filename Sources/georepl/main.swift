@@ -50,6 +50,7 @@ if isTerminal {
     LineEditor.start(session)
     repl.readLine = LineEditor.readLine
     repl.addHistory = LineEditor.addHistory
+    repl.inputCancelled = { LineEditor.cancelled }
 }
 repl.run()
 if isTerminal { print() }

@@ -43,4 +43,18 @@ final class ModuleTests: LuaTestCase {
         XCTAssertTrue(errors[2].hasSuffix("<eof>"), errors[2])
         XCTAssertEqual(repl.errorCount, 3)
     }
+
+    func testCancelledInputDropsTheHalfTypedChunk() {
+        // The second line was typed after Ctrl-C: the unfinished `for` chunk is dropped.
+        var lines: [(String, Bool)] = [("for i = 1, 3 do", false), ("y = 7", true), ("y", false)]
+        var cancelled = false, errors: [String] = []
+        let repl = REPL(session: lua, readLine: { _ in
+            guard !lines.isEmpty else { return nil }
+            let (l, c) = lines.removeFirst(); cancelled = c; return l
+        }, reportError: { errors.append($0) })
+        repl.inputCancelled = { cancelled }
+        repl.run()
+        XCTAssertEqual(errors, [])
+        XCTAssertEqual(value("y"), "7")
+    }
 }
