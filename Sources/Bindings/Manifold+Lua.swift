@@ -26,7 +26,10 @@ enum ManifoldLua {
                 let m = try call.value(1, type)
                 return call.push(try m.generator.metric(try call.value(2, VectorLua.type)), as: MatrixLua.type)
             },
-            // VOLUME
+            Binding("volume") { call in
+                let m = try call.value(1, type)
+                return call.push(try m.generator.volume(try call.value(2, VectorLua.type)))
+            },
         ],
         metamethods: [
             ("__tostring", Binding("__tostring") { call in

@@ -12,6 +12,9 @@ final class ManifoldTests: LuaTestCase {
         XCTAssertEqual(Double(m[0])!, 4, accuracy: 1e-12)
         XCTAssertEqual(Double(m[1])!, 1, accuracy: 1e-12)   // r^2 sin^2(pi/6) = 1
         XCTAssertEqual(Double(m[2])!, 0, accuracy: 1e-12)
+        // sqrt det g = r^2 sin t.
+        XCTAssertEqual(Double(value("s:volume(geo.vec{math.pi / 6, 1})"))!, 2, accuracy: 1e-12)
+        XCTAssertEqual(Double(value("s:volume(geo.vec{0, 1})"))!, 0, accuracy: 1e-12)
         XCTAssertEqual(eval("s:jacobian(geo.vec{1, 2}):rows(), s:jacobian(geo.vec{1, 2}):cols()"), ["3", "2"])
         XCTAssertEqual(eval("geo.torus{}.name, geo.torus{R = 3, r = 0.5}.data_dim, geo.plane{}.data_dim, geo.plane{dim = 4}.latent_dim, geo.saddle{}.name, geo.swissroll{}.name"),
                        ["torus", "3", "3", "4", "saddle", "swissroll"])
