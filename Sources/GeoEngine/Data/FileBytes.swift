@@ -26,6 +26,28 @@ public enum FileBytes {
         }
     }
 
+    /// Writes `bytes` to `path`, creating or truncating the file (mode 0644 before the umask).
+    /// Throws `GeoError.io` naming the file and the operating system's reason.
+    public static func write(_ bytes: [UInt8], to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw GeoError.io("cannot create '\(path)': \(lastErrorText())") }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { buf -> Int in
+                guard let base = buf.baseAddress else { return 0 }
+                return Foundation.write(fd, base + written, buf.count - written)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let reason = lastErrorText()
+                close(fd)
+                throw GeoError.io("cannot write '\(path)': \(reason)")
+            }
+            written += n
+        }
+        guard close(fd) == 0 else { throw GeoError.io("cannot write '\(path)': \(lastErrorText())") }
+    }
+
     /// The contents of the file at `path`, decompressed when it is gzip (detected by the magic
     /// bytes 1f 8b, whatever the file's name).
     public static func readMaybeGzip(_ path: String, maxOutput: Int = Gzip.defaultMaxOutput) throws -> [UInt8] {
