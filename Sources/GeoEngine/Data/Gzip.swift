@@ -37,7 +37,8 @@ public enum Gzip {
         if bytes.count >= 18 {
             let n = bytes.count
             let isize = Int(bytes[n - 4]) | Int(bytes[n - 3]) << 8 | Int(bytes[n - 2]) << 16 | Int(bytes[n - 1]) << 24
-            output.reserveCapacity(min(isize, maxOutput))
+            // Deflate expands at most ~1032:1, so a lying trailer cannot make us reserve much more.
+            output.reserveCapacity(min(isize, maxOutput, bytes.count * 1032))
         }
         let chunkSize = 1 << 18
         var chunk = [UInt8](repeating: 0, count: chunkSize)

@@ -7,7 +7,8 @@ public struct PixelImage: Equatable {
     /// 1 (gray) or 3 (RGB).
     public let channels: Int
     /// `height * width * channels` samples; pixel (x, y) channel c is at `(y * width + x) * channels + c`.
-    public var pixels: [UInt8]
+    /// Only this module writes them, so the count always matches the size.
+    public internal(set) var pixels: [UInt8]
 
     /// The largest image accepted, in samples (width * height * channels): 2^30.
     public static let maxSamples = 1 << 30
