@@ -46,14 +46,14 @@ final class FashionMNISTTests: XCTestCase {
 
     /// Writes a tiny data set of `n` 2x3 images (pixel k of image i = 10 i + k) to a temp dir.
     private func makeTinyDataSet(n: Int = 4, labels: [UInt8]? = nil, gzip: Bool = true) throws -> String {
-        let dir = try makeTemporaryDirectory(self)
+        let dir = try makeDataTestDirectory(self)
         let pixels: [UInt8] = (0..<(n * 6)).map { (k: Int) -> UInt8 in UInt8(10 * (k / 6) + k % 6) }
         let images = try IDX.encode(dims: [n, 2, 3], data: pixels)
         let labelBytes = labels ?? (0..<n).map { UInt8($0 % 10) }
         let lab = try IDX.encode(dims: [labelBytes.count], data: labelBytes)
         let suffix = gzip ? ".gz" : ""
-        try writeFile(dir, "t10k-images-idx3-ubyte" + suffix, gzip ? Gzip.compress(images) : images)
-        try writeFile(dir, "t10k-labels-idx1-ubyte" + suffix, gzip ? Gzip.compress(lab) : lab)
+        try writeDataTestFile(dir, "t10k-images-idx3-ubyte" + suffix, gzip ? Gzip.compress(images) : images)
+        try writeDataTestFile(dir, "t10k-labels-idx1-ubyte" + suffix, gzip ? Gzip.compress(lab) : lab)
         return dir.path
     }
 
@@ -84,7 +84,7 @@ final class FashionMNISTTests: XCTestCase {
     }
 
     func testMissingDataSetNamesThePackage() throws {
-        let dir = try makeTemporaryDirectory(self).path
+        let dir = try makeDataTestDirectory(self).path
         XCTAssertThrowsError(try FashionMNIST.load(split: .train, directory: dir)) {
             XCTAssertEqual($0 as? GeoError, .io("Fashion-MNIST not found in \(dir): install Debian's package dataset-fashion-mnist (apt-get install dataset-fashion-mnist)"))
         }
@@ -95,16 +95,16 @@ final class FashionMNISTTests: XCTestCase {
 
     func testInconsistentFilesAreFormatErrors() throws {
         let mismatched = try makeTinyDataSet(n: 4, labels: [1, 2, 3])
-        assertFormatError(try FashionMNIST(split: .test, directory: mismatched),
+        assertDataFormatError(try FashionMNIST(split: .test, directory: mismatched),
                           "has 4 images but", "t10k-labels-idx1-ubyte.gz has 3 labels")
         let badLabel = try makeTinyDataSet(n: 4, labels: [1, 2, 10, 3])
-        assertFormatError(try FashionMNIST(split: .test, directory: badLabel),
+        assertDataFormatError(try FashionMNIST(split: .test, directory: badLabel),
                           "t10k-labels-idx1-ubyte.gz: label 10 of item 2 is outside 0...9")
         // Images and labels swapped: wrong magic, naming the file.
-        let dir = try makeTemporaryDirectory(self)
-        try writeFile(dir, "t10k-images-idx3-ubyte", IDX.encode(dims: [1], data: [0]))
-        try writeFile(dir, "t10k-labels-idx1-ubyte", IDX.encode(dims: [1, 1, 1], data: [0]))
-        assertFormatError(try FashionMNIST(split: .test, directory: dir.path),
+        let dir = try makeDataTestDirectory(self)
+        try writeDataTestFile(dir, "t10k-images-idx3-ubyte", IDX.encode(dims: [1], data: [0]))
+        try writeDataTestFile(dir, "t10k-labels-idx1-ubyte", IDX.encode(dims: [1, 1, 1], data: [0]))
+        assertDataFormatError(try FashionMNIST(split: .test, directory: dir.path),
                           "t10k-images-idx3-ubyte: wrong magic number 0x00000801, expected 0x00000803")
     }
 

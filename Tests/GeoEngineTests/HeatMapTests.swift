@@ -47,7 +47,7 @@ final class HeatMapTests: XCTestCase {
         // 1..5 on a 1x5 grid: value 3 is the middle of the range -> viridis(0.5) = #21908C.
         let map = try HeatMap(values: Matrix(rows: 1, cols: 5, scalars: [1, 2, 3, 4, 5]),
                               box: LatentBox(xMin: -2, xMax: 2, yMin: -1, yMax: 1))
-        let dir = try makeTemporaryDirectory(self)
+        let dir = try makeDataTestDirectory(self)
         let path = dir.appendingPathComponent("heat.png").path
         try map.write(to: path, options: HeatMapOptions(width: 200))
         XCTAssertEqual(Array(try FileBytes.read(path)[0..<8]), PNG.signature)

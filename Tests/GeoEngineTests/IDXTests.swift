@@ -1,36 +1,6 @@
 import XCTest
 @testable import GeoEngine
 
-/// A fresh temporary directory per test, removed afterwards.
-func makeTemporaryDirectory(_ test: XCTestCase) throws -> URL {
-    let dir = FileManager.default.temporaryDirectory
-        .appendingPathComponent("georepl-tests-\(UUID().uuidString)", isDirectory: true)
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    test.addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-    return dir
-}
-
-/// Writes bytes to dir/name and returns the path.
-@discardableResult
-func writeFile(_ dir: URL, _ name: String, _ bytes: [UInt8]) throws -> String {
-    let url = dir.appendingPathComponent(name)
-    try Data(bytes).write(to: url)
-    return url.path
-}
-
-/// Asserts that `body` throws a GeoError.format whose message contains every fragment.
-func assertFormatError(_ body: @autoclosure () throws -> Any, _ fragments: String...,
-                       file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssertThrowsError(try body(), file: file, line: line) { error in
-        guard case GeoError.format(let message)? = error as? GeoError else {
-            return XCTFail("expected GeoError.format, got \(error)", file: file, line: line)
-        }
-        for f in fragments {
-            XCTAssertTrue(message.contains(f), "'\(message)' lacks '\(f)'", file: file, line: line)
-        }
-    }
-}
-
 final class IDXTests: XCTestCase {
     let images: [UInt8] = Array(0..<24)   // 2 images of 3 x 4
 
@@ -48,33 +18,33 @@ final class IDXTests: XCTestCase {
         let data = (0..<50_000).map { UInt8(truncatingIfNeeded: $0 % 251 &* $0) }
         let gz = try Gzip.compress(data)
         // Truncated: cut in the middle of the deflate data, and just before the trailer.
-        assertFormatError(try Gzip.decompress(Array(gz[0..<(gz.count / 2)]), name: "half.gz"),
+        assertDataFormatError(try Gzip.decompress(Array(gz[0..<(gz.count / 2)]), name: "half.gz"),
                           "half.gz", "truncated gzip stream")
-        assertFormatError(try Gzip.decompress(Array(gz[0..<(gz.count - 3)]), name: "cut.gz"), "truncated")
-        assertFormatError(try Gzip.decompress(Array(gz[0..<5]), name: "hdr.gz"), "truncated")
+        assertDataFormatError(try Gzip.decompress(Array(gz[0..<(gz.count - 3)]), name: "cut.gz"), "truncated")
+        assertDataFormatError(try Gzip.decompress(Array(gz[0..<5]), name: "hdr.gz"), "truncated")
         // Corrupt: flip bits in the deflate data, or in the CRC of the trailer.
         var bad = gz
         for i in stride(from: 20, to: 60, by: 3) { bad[i] ^= 0x5a }
-        assertFormatError(try Gzip.decompress(bad, name: "bad.gz"), "bad.gz", "corrupt gzip stream")
+        assertDataFormatError(try Gzip.decompress(bad, name: "bad.gz"), "bad.gz", "corrupt gzip stream")
         var badCRC = gz
         badCRC[gz.count - 6] ^= 0xff
-        assertFormatError(try Gzip.decompress(badCRC, name: "crc.gz"), "corrupt gzip stream", "check")
+        assertDataFormatError(try Gzip.decompress(badCRC, name: "crc.gz"), "corrupt gzip stream", "check")
         var badMethod = gz
         badMethod[2] = 7
-        assertFormatError(try Gzip.decompress(badMethod, name: "m.gz"), "corrupt gzip stream")
-        assertFormatError(try Gzip.decompress(gz + [1, 2, 3], name: "tail.gz"), "3 unexpected bytes")
-        assertFormatError(try Gzip.decompress([1, 2, 3], name: "plain"), "not a gzip stream")
-        assertFormatError(try Gzip.decompress(gz, name: "big.gz", maxOutput: 1000), "more than 1000 bytes")
+        assertDataFormatError(try Gzip.decompress(badMethod, name: "m.gz"), "corrupt gzip stream")
+        assertDataFormatError(try Gzip.decompress(gz + [1, 2, 3], name: "tail.gz"), "3 unexpected bytes")
+        assertDataFormatError(try Gzip.decompress([1, 2, 3], name: "plain"), "not a gzip stream")
+        assertDataFormatError(try Gzip.decompress(gz, name: "big.gz", maxOutput: 1000), "more than 1000 bytes")
     }
 
     func testParsePlainAndGzipFiles() throws {
-        let dir = try makeTemporaryDirectory(self)
+        let dir = try makeDataTestDirectory(self)
         let imageBytes = try IDX.encode(dims: [2, 3, 4], data: images)
         let labelBytes = try IDX.encode(dims: [2], data: [7, 3])
         XCTAssertEqual(Array(imageBytes[0..<8]), [0, 0, 8, 3, 0, 0, 0, 2])
-        let plain = try writeFile(dir, "images-idx3-ubyte", imageBytes)
-        let gz = try writeFile(dir, "images-idx3-ubyte.gz", Gzip.compress(imageBytes))
-        let labels = try writeFile(dir, "labels-idx1-ubyte", labelBytes)
+        let plain = try writeDataTestFile(dir, "images-idx3-ubyte", imageBytes)
+        let gz = try writeDataTestFile(dir, "images-idx3-ubyte.gz", Gzip.compress(imageBytes))
+        let labels = try writeDataTestFile(dir, "labels-idx1-ubyte", labelBytes)
         for path in [plain, gz] {
             let a = try IDX.read(path, expectedMagic: IDX.imageMagic)
             XCTAssertEqual(a.dims, [2, 3, 4])
@@ -84,38 +54,38 @@ final class IDXTests: XCTestCase {
     }
 
     func testWrongMagic() throws {
-        let dir = try makeTemporaryDirectory(self)
-        let labels = try writeFile(dir, "labels", IDX.encode(dims: [2], data: [7, 3]))
-        assertFormatError(try IDX.read(labels, expectedMagic: IDX.imageMagic),
+        let dir = try makeDataTestDirectory(self)
+        let labels = try writeDataTestFile(dir, "labels", IDX.encode(dims: [2], data: [7, 3]))
+        assertDataFormatError(try IDX.read(labels, expectedMagic: IDX.imageMagic),
                           labels, "wrong magic number 0x00000801, expected 0x00000803")
-        let junk = try writeFile(dir, "junk", [0x50, 0x4b, 3, 4, 0, 0, 0, 0])
-        assertFormatError(try IDX.read(junk), junk, "does not start with two zero bytes")
-        assertFormatError(try IDX.parse([0, 0, 0x0d, 1, 0, 0, 0, 0], name: "f"), "unsupported IDX element type 0xd")
-        assertFormatError(try IDX.parse([0, 0], name: "tiny"), "tiny", "too short")
+        let junk = try writeDataTestFile(dir, "junk", [0x50, 0x4b, 3, 4, 0, 0, 0, 0])
+        assertDataFormatError(try IDX.read(junk), junk, "does not start with two zero bytes")
+        assertDataFormatError(try IDX.parse([0, 0, 0x0d, 1, 0, 0, 0, 0], name: "f"), "unsupported IDX element type 0xd")
+        assertDataFormatError(try IDX.parse([0, 0], name: "tiny"), "tiny", "too short")
     }
 
     func testTruncatedAndMismatchedData() throws {
-        let dir = try makeTemporaryDirectory(self)
+        let dir = try makeDataTestDirectory(self)
         let full = try IDX.encode(dims: [2, 3, 4], data: images)
-        let truncated = try writeFile(dir, "truncated.gz", Gzip.compress(Array(full.dropLast(5))))
-        assertFormatError(try IDX.read(truncated, expectedMagic: IDX.imageMagic),
+        let truncated = try writeDataTestFile(dir, "truncated.gz", Gzip.compress(Array(full.dropLast(5))))
+        assertDataFormatError(try IDX.read(truncated, expectedMagic: IDX.imageMagic),
                           truncated, "truncated IDX data", "[2, 3, 4]", "need 24 bytes", "has 19")
-        let extra = try writeFile(dir, "extra", full + [9, 9])
-        assertFormatError(try IDX.read(extra), extra, "need 24 bytes of data, but the file has 26")
-        let header = try writeFile(dir, "header", Array(full[0..<10]))
-        assertFormatError(try IDX.read(header), header, "truncated IDX header", "3 dimensions need 16 header bytes")
+        let extra = try writeDataTestFile(dir, "extra", full + [9, 9])
+        assertDataFormatError(try IDX.read(extra), extra, "need 24 bytes of data, but the file has 26")
+        let header = try writeDataTestFile(dir, "header", Array(full[0..<10]))
+        assertDataFormatError(try IDX.read(header), header, "truncated IDX header", "3 dimensions need 16 header bytes")
         let huge: [UInt8] = [0, 0, 8, 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]
-        assertFormatError(try IDX.parse(huge, name: "huge"), "huge", "are too large")
-        assertFormatError(try IDX.parse([0, 0, 8, 1, 0xff, 0xff, 0xff, 0xff, 1], name: "big"),
+        assertDataFormatError(try IDX.parse(huge, name: "huge"), "huge", "are too large")
+        assertDataFormatError(try IDX.parse([0, 0, 8, 1, 0xff, 0xff, 0xff, 0xff, 1], name: "big"),
                           "truncated IDX data", "need 4294967295 bytes", "has 1")
     }
 
     func testCorruptGzipFileNamesTheFile() throws {
-        let dir = try makeTemporaryDirectory(self)
+        let dir = try makeDataTestDirectory(self)
         var gz = try Gzip.compress(IDX.encode(dims: [2, 3, 4], data: images))
         gz[gz.count - 8] ^= 0x01
-        let path = try writeFile(dir, "corrupt.gz", gz)
-        assertFormatError(try IDX.read(path), path, "corrupt gzip stream")
+        let path = try writeDataTestFile(dir, "corrupt.gz", gz)
+        assertDataFormatError(try IDX.read(path), path, "corrupt gzip stream")
     }
 
     func testMissingFileIsIOError() {

@@ -93,7 +93,7 @@ final class ImageGridTests: XCTestCase {
     }
 
     func testWriteRealImagesToPNG() throws {
-        let dir = try makeTemporaryDirectory(self)
+        let dir = try makeDataTestDirectory(self)
         let path = dir.appendingPathComponent("grid.png").path
         let images = (0..<7).map { k in Vector((0..<784).map { Double(($0 + k * 13) % 256) / 255 }) }
         try ImageGrid.write(images, dataShape: [1, 28, 28], options: ImageGridOptions(separator: 2), to: path)

@@ -27,7 +27,7 @@ final class PNGTests: XCTestCase {
     }
 
     func testWriteThenReadGivesQuantisedPixelsExactly() throws {
-        let dir = try makeTemporaryDirectory(self)
+        let dir = try makeDataTestDirectory(self)
         var rng = SeededRandom(seed: 5)
         for (channels, w, h) in [(1, 28, 28), (3, 17, 9), (1, 1, 1), (3, 300, 2)] {
             var values = (0..<(channels * w * h)).map { _ in rng.uniform() * 1.4 - 0.2 }
@@ -78,19 +78,19 @@ final class PNGTests: XCTestCase {
     }
 
     func testCorruptAndMissingFiles() throws {
-        let dir = try makeTemporaryDirectory(self)
+        let dir = try makeDataTestDirectory(self)
         let image = try PixelImage(width: 8, height: 8, channels: 1, fill: [200])
         let good = try PNG.encode(image)
-        let notPNG = try writeFile(dir, "not.png", Array("hello world".utf8))
-        assertFormatError(try PNG.read(notPNG), notPNG, "not a PNG file")
-        let truncated = try writeFile(dir, "truncated.png", Array(good[0..<(good.count - 20)]))
-        assertFormatError(try PNG.read(truncated), truncated, "invalid PNG")
+        let notPNG = try writeDataTestFile(dir, "not.png", Array("hello world".utf8))
+        assertDataFormatError(try PNG.read(notPNG), notPNG, "not a PNG file")
+        let truncated = try writeDataTestFile(dir, "truncated.png", Array(good[0..<(good.count - 20)]))
+        assertDataFormatError(try PNG.read(truncated), truncated, "invalid PNG")
         var badCRC = good
         badCRC[29] ^= 0xff     // inside the IHDR CRC
-        let crc = try writeFile(dir, "crc.png", badCRC)
-        assertFormatError(try PNG.read(crc), crc, "invalid PNG: IHDR: CRC error")
-        let short = try writeFile(dir, "short.png", Array(good[0..<12]))
-        assertFormatError(try PNG.read(short), short, "invalid PNG")
+        let crc = try writeDataTestFile(dir, "crc.png", badCRC)
+        assertDataFormatError(try PNG.read(crc), crc, "invalid PNG: IHDR: CRC error")
+        let short = try writeDataTestFile(dir, "short.png", Array(good[0..<12]))
+        assertDataFormatError(try PNG.read(short), short, "invalid PNG")
 
         XCTAssertThrowsError(try PNG.read(dir.appendingPathComponent("missing.png").path)) {
             guard case GeoError.io(let m)? = $0 as? GeoError else { return XCTFail("\($0)") }
