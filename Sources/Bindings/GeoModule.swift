@@ -9,7 +9,7 @@ public enum GeoModule {
 
     /// Every userdata type of the module.
     static var types: [(install: (OpaquePointer) -> Void, name: String, methods: [String], fields: [String])] {
-        [describe(VectorLua.type), describe(MatrixLua.type), describe(ManifoldLua.type), describe(PathLua.type)]
+        [describe(VectorLua.type), describe(MatrixLua.type), describe(ManifoldLua.type), describe(PathLua.type), describe(DataLua.datasetType)]
     }
     private static func describe<T>(_ t: UserType<T>) -> ((OpaquePointer) -> Void, String, [String], [String]) {
         ({ t.install($0) }, t.name, t.methods.map(\.name), t.fields)
@@ -18,6 +18,7 @@ public enum GeoModule {
     /// Every function of the geo table.
     static var functions: [Binding] { allFunctions }
     private static let allFunctions: [Binding] = VectorLua.constructors + MatrixLua.constructors + ManifoldLua.constructors + PathLua.constructors
+        + DataLua.constructors
 
     /// Installs the module into L; leaves the stack as it was.
     public static func install(_ L: OpaquePointer) {

@@ -52,6 +52,7 @@ enum Messages {
     static func torusRadii(R: Double, r: Double) -> String {
         "the tube radius r must be smaller than R, got R = \(formatNumber(R)), r = \(formatNumber(r))"
     }
+    static let noImages = "no images to save"
     static func freed(_ type: String) -> String { "attempt to use a freed \(type)" }
     static func internalError(_ what: String) -> String { "internal error: \(what)" }
 }

@@ -1,0 +1,106 @@
+import CLua
+import GeoEngine
+
+/// geo.Dataset and pictures.
+///     ds = geo.dataset("fashion-mnist" [, {split="train"|"test"}])
+///     ds[i] (a geo.Vector of 784 values in [0,1])  #ds  ds:label(i) (0..9)  ds:class(i)
+///     ds.name  ds.split  ds.data_shape  ds.classes
+///     geo.save_png(file, images [, {cols=, shape=, scale=, separator=}])
+/// `images` is a geo.Vector, a table of them (e.g. p:decode()), or a geo.Path (decoded on its
+/// manifold). The image shape comes from `shape`, else the path's manifold, else a square.
+enum DataLua {
+    static let datasetType: UserType<FashionMNIST> = UserType(
+        name: "geo.Dataset",
+        methods: [
+            Binding("label") { call in
+                let ds = try call.value(1, datasetType)
+                return call.push(try ds.label(try index(call, 2, ds)))
+            },
+            Binding("class") { call in
+                let ds = try call.value(1, datasetType)
+                return call.push(try ds.className(try index(call, 2, ds)))
+            },
+        ],
+        metamethods: [
+            ("__len", Binding("__len") { call in call.push(try call.value(1, datasetType).count) }),
+            ("__tostring", Binding("__tostring") { call in
+                let ds = try call.value(1, datasetType)
+                return call.push("geo.Dataset(fashion-mnist, \(ds.split == .train ? "train" : "test"), \(ds.count) images of 1x\(ds.height)x\(ds.width))")
+            }),
+        ],
+        fields: ["name", "split", "data_shape", "classes"],
+        index: Binding("__index") { call in
+            let L = call.L
+            let ds = try call.value(1, datasetType)
+            if lua_type(L, 2) == LUA_TNUMBER {
+                var isInt: Int32 = 0
+                let i = lua_tointegerx(L, 2, &isInt)
+                guard isInt != 0, i >= 1, i <= ds.count else { return call.pushNil() }
+                return call.push(try ds.image(Int(i) - 1), as: VectorLua.type)
+            }
+            guard lua_type(L, 2) == LUA_TSTRING, let k = geo_tostring(L, 2) else { return call.pushNil() }
+            switch String(cString: k) {
+            case "name": return call.push("fashion-mnist")
+            case "split": return call.push(ds.split == .train ? "train" : "test")
+            case "data_shape": return call.push(numbers: ds.dataShape.map(Double.init), integers: true)
+            case "classes":
+                lua_createtable(L, Int32(FashionMNIST.classNames.count), 0)
+                for (i, n) in FashionMNIST.classNames.enumerated() {
+                    lua_pushstring(L, n); lua_rawseti(L, -2, lua_Integer(i))   // indexed by label 0..9
+                }
+                return 1
+            default: return pushMethod(L, 1, 2)
+            }
+        })
+
+    /// A 1-based image index argument, converted to 0-based.
+    static func index(_ call: LuaCall, _ i: Int32, _ ds: FashionMNIST) throws -> Int {
+        let k = try call.integer(i)
+        guard k >= 1, k <= ds.count else { throw call.argumentError(i, Messages.indexOutOfRange("index", k, ds.count)) }
+        return k - 1
+    }
+
+    /// The images argument of save_png: vectors and, when known, their data shape.
+    static func images(_ call: LuaCall, _ i: Int32) throws -> ([Vector], [Int]?) {
+        if let v = VectorLua.type.value(call.L, i) { return ([v], nil) }
+        if let p = PathLua.type.value(call.L, i) {
+            let x = try p.path.decode(on: p.manifold.generator)
+            return ((0..<x.rows).map { x.row($0) }, p.manifold.dataShape)
+        }
+        guard lua_type(call.L, i) == LUA_TTABLE else { throw call.typeError(i, "geo.Vector, table or geo.Path") }
+        let vs = try call.sequence(i) { k -> Vector in
+            guard let v = VectorLua.type.value(call.L, -1) else {
+                throw call.argumentError(i, Messages.entryType(k, "geo.Vector", got: call.typeName(-1)))
+            }
+            return v
+        }
+        return (vs, nil)
+    }
+
+    static let constructors: [Binding] = [
+        Binding("dataset") { call in
+            let name = try call.string(1)
+            let o = try Options(call, 2, allowed: ["split"])
+            let split = try o.choice("split", ["train", "test"]) ?? "train"
+            return call.push(try DatasetCatalog.load(name, split: split), as: datasetType)
+        },
+        Binding("save_png") { call in
+            let file = try call.string(1)
+            var (vs, shape) = try images(call, 2)
+            let o = try Options(call, 3, allowed: ["cols", "shape", "scale", "separator"])
+            if o.pushRaw("shape") {
+                shape = try call.numbers(-1, reportAs: 3).map { x -> Int in
+                    guard let n = Int(exactly: x), n > 0 else { throw call.argumentError(3, Messages.optionType("shape", "a table of positive integers", got: formatNumber(x))) }
+                    return n
+                }
+                geo_pop(call.L, 1)
+            }
+            guard !vs.isEmpty else { throw call.argumentError(2, Messages.noImages) }
+            let options = ImageGridOptions(cols: try o.integer("cols", in: 1...10_000),
+                                           separator: try o.integer("separator", in: 0...16) ?? 1,
+                                           scale: try o.integer("scale", in: 1...32) ?? 1)
+            try ImageGrid.write(vs, dataShape: shape, options: options, to: file)
+            return 0
+        },
+    ]
+}

@@ -1,0 +1,43 @@
+import XCTest
+import Foundation
+@testable import Bindings
+import GeoEngine
+
+final class DataTests: LuaTestCase {
+    func testFashionMNISTFromLua() throws {
+        guard FileManager.default.fileExists(atPath: FashionMNIST.defaultDirectory) else {
+            throw XCTSkip("Debian's dataset-fashion-mnist is not installed")
+        }
+        lua.run("ds = geo.dataset('fashion-mnist', {split = 'test'})")
+        XCTAssertEqual(eval("#ds, ds:label(1), ds:class(1), ds.classes[0], ds.split, #ds[1], ds[0], ds[10001]"),
+                       ["10000", "9", "Ankle boot", "T-shirt/top", "test", "784", "nil", "nil"])
+        XCTAssertEqual(value("#geo.dataset('fashion-mnist')"), "60000")
+        let range = eval("(function() local lo, hi = 1, 0 for _, x in ipairs(ds[1]) do lo = math.min(lo, x) hi = math.max(hi, x) end return lo, hi end)()")
+        XCTAssertEqual(range, ["0.0", "1.0"])
+        assertError("geo.dataset('mnist')", "unknown data set 'mnist' (known: fashion-mnist)")
+        assertError("geo.dataset('fashion-mnist', {split = 'val'})",
+                    "bad argument #2 to 'dataset' (option 'split' must be one of \"train\", \"test\", got \"val\")")
+        assertError("ds:label(0)", "bad argument #1 to 'label' (index 0 is out of range (1 to 10000))")
+        assertError("ds:label(1e9)", "bad argument #1 to 'label' (index 1000000000 is out of range (1 to 10000))")
+    }
+
+    func testSavePNGWritesAGridThatReadsBack() throws {
+        let path = NSTemporaryDirectory() + "/georepl-grid-\(getpid()).png"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        lua.run("a = geo.zeros(4) b = geo.vec{1, 1, 1, 1}")
+        XCTAssertNil(lua.run("geo.save_png('\(path)', {a, b, a}, {cols = 3, separator = 1})"))
+        let img = try PNG.read(path)
+        XCTAssertEqual(img.width, 3 * 2 + 2); XCTAssertEqual(img.height, 2)
+        XCTAssertEqual(img.pixel(x: 0, y: 0), [0]); XCTAssertEqual(img.pixel(x: 3, y: 1), [255])
+        // A Path is decoded on its manifold; a shape option overrides.
+        XCTAssertNil(lua.run("geo.save_png('\(path)', geo.line(geo.plane{dim = 3}, geo.vec{0, 0, 0}, geo.vec{1, 1, 1}, {points = 3}), {shape = {1, 2, 2}})"))
+        XCTAssertEqual(try PNG.read(path).width, 2 * 2 + 1)   // default cols = ceil(sqrt(3))
+        assertError("geo.save_png('\(path)', {})", "bad argument #2 to 'save_png' (no images to save)")
+        assertError("geo.save_png('\(path)', {a, 3})", "bad argument #2 to 'save_png' (entry 2 is a number, geo.Vector expected)")
+        assertError("geo.save_png('\(path)', 7)", "bad argument #2 to 'save_png' (geo.Vector, table or geo.Path expected, got number)")
+        assertError("geo.save_png('\(path)', geo.vec{1, 2, 3})",
+                    "data shape [3] is not an image: 3 values are not a square gray image (give a shape [C,H,W])")
+        assertError("geo.save_png('/nonexistent/dir/x.png', a)", "cannot create '/nonexistent/dir/x.png': No such file or directory")
+        assertError("geo.save_png('\(path)', a, {cols = 0})", "bad argument #3 to 'save_png' (option 'cols' must be an integer from 1 to 10000, got 0)")
+    }
+}
