@@ -32,11 +32,8 @@ enum DataLua {
         index: Binding("__index") { call in
             let L = call.L
             let ds = try call.value(1, datasetType)
-            if lua_type(L, 2) == LUA_TNUMBER {
-                var isInt: Int32 = 0
-                let i = lua_tointegerx(L, 2, &isInt)
-                guard isInt != 0, i >= 1, i <= ds.count else { return call.pushNil() }
-                return call.push(try ds.image(Int(i) - 1), as: VectorLua.type)
+            if let index = call.sequenceIndex(2, count: ds.count) {
+                return try index.map { call.push(try ds.image($0), as: VectorLua.type) } ?? call.pushNil()
             }
             guard lua_type(L, 2) == LUA_TSTRING, let k = geo_tostring(L, 2) else { return call.pushNil() }
             switch String(cString: k) {

@@ -124,6 +124,17 @@ public struct LuaCall {
         }
     }
 
+    /// For `__index` of sequence-like userdata: when the key at `i` is a number, returns
+    /// .some(0-based index) if it is an integer in 1...count and .some(nil) otherwise (the
+    /// lookup yields nil, as for tables). Returns nil when the key is not a number.
+    public func sequenceIndex(_ i: Int32, count: Int) -> Int?? {
+        guard lua_type(L, i) == LUA_TNUMBER else { return nil }
+        var isInt: Int32 = 0
+        let k = lua_tointegerx(L, i, &isInt)
+        guard isInt != 0, k >= 1, k <= count else { return .some(nil) }
+        return .some(Int(k) - 1)
+    }
+
     // MARK: Results
 
     @discardableResult public func push(_ x: Double) -> Int32 { lua_pushnumber(L, x); return 1 }

@@ -44,11 +44,8 @@ enum PathLua {
         index: Binding("__index") { call in
             let L = call.L
             let p = try call.value(1, type)
-            if lua_type(L, 2) == LUA_TNUMBER {
-                var isInt: Int32 = 0
-                let i = lua_tointegerx(L, 2, &isInt)
-                guard isInt != 0, i >= 1, i <= p.path.count else { return call.pushNil() }
-                return call.push(p.path.points[Int(i) - 1], as: VectorLua.type)
+            if let index = call.sequenceIndex(2, count: p.path.count) {
+                return index.map { call.push(p.path.points[$0], as: VectorLua.type) } ?? call.pushNil()
             }
             guard lua_type(L, 2) == LUA_TSTRING, let k = geo_tostring(L, 2) else { return call.pushNil() }
             switch String(cString: k) {

@@ -56,11 +56,8 @@ enum VectorLua {
         index: Binding("__index") { call in
             let L = call.L
             let v = try call.value(1, type)
-            if lua_type(L, 2) == LUA_TNUMBER {
-                var isInt: Int32 = 0
-                let i = lua_tointegerx(L, 2, &isInt)
-                guard isInt != 0, i >= 1, i <= v.count else { return call.pushNil() }
-                return call.push(v[Int(i) - 1])
+            if let index = call.sequenceIndex(2, count: v.count) {
+                return index.map { call.push(v[$0]) } ?? call.pushNil()
             }
             return pushMethod(L, 1, 2)
         })
