@@ -25,3 +25,9 @@ func dgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, a
 func convolutionChunk(rows: Int, perRow: Int, budget: Int = 1 << 19) -> Int {
     max(1, min(rows, budget / max(1, perRow)))
 }
+
+/// The largest stride or padding a convolution accepts (keeps shape arithmetic far from overflow).
+let maxConvolutionParameter = 1 << 16
+
+/// The most features one point may have after any layer (2^28 doubles, 2 GB).
+let maxFeaturesPerPoint = 1 << 28

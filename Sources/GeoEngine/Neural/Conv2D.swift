@@ -28,7 +28,9 @@ public final class Conv2D: AffineLayer {
             throw GeoError.format("input has shape \(shapeString(inputShape)); conv2d needs [C,H,W] (insert {\"op\":\"reshape\",\"shape\":[C,H,W]})")
         }
         let (c, h, w) = (inputShape[0], inputShape[1], inputShape[2])
-        guard c > 0, h > 0, w > 0 else { throw GeoError.format("input shape \(shapeString(inputShape)) is empty") }
+        guard c > 0, h > 0, w > 0, let n = Tensor.elementCount(inputShape), n <= maxFeaturesPerPoint else {
+            throw GeoError.format("input shape \(shapeString(inputShape)) is empty or too large")
+        }
         guard weight.shape.count == 4, weight.shape[1] == c else {
             throw GeoError.format("\(tensorLabel("weight", names)) has shape \(shapeString(weight.shape)), expected [out,\(c),kh,kw] for \(c) input channels")
         }
@@ -36,8 +38,12 @@ public final class Conv2D: AffineLayer {
         guard o > 0, kh > 0, kw > 0 else {
             throw GeoError.format("\(tensorLabel("weight", names)) has an empty dimension: \(shapeString(weight.shape))")
         }
-        guard stride.h > 0, stride.w > 0 else { throw GeoError.format("stride \(stride) must be positive") }
-        guard padding.h >= 0, padding.w >= 0 else { throw GeoError.format("padding \(padding) must not be negative") }
+        guard stride.h > 0, stride.w > 0, stride.h <= maxConvolutionParameter, stride.w <= maxConvolutionParameter else {
+            throw GeoError.format("stride \(stride) must be between 1 and \(maxConvolutionParameter)")
+        }
+        guard padding.h >= 0, padding.w >= 0, padding.h <= maxConvolutionParameter, padding.w <= maxConvolutionParameter else {
+            throw GeoError.format("padding \(padding) must be between 0 and \(maxConvolutionParameter)")
+        }
         if let b = bias { try expectShape(b, [o], "bias", names) }
         let hp = h + 2 * padding.h - kh, wp = w + 2 * padding.w - kw
         guard hp >= 0, wp >= 0 else {

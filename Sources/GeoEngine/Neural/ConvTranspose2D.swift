@@ -33,7 +33,9 @@ public final class ConvTranspose2D: AffineLayer {
             throw GeoError.format("input has shape \(shapeString(inputShape)); conv_transpose2d needs [C,H,W] (insert {\"op\":\"reshape\",\"shape\":[C,H,W]})")
         }
         let (cin, h, w) = (inputShape[0], inputShape[1], inputShape[2])
-        guard cin > 0, h > 0, w > 0 else { throw GeoError.format("input shape \(shapeString(inputShape)) is empty") }
+        guard cin > 0, h > 0, w > 0, let n = Tensor.elementCount(inputShape), n <= maxFeaturesPerPoint else {
+            throw GeoError.format("input shape \(shapeString(inputShape)) is empty or too large")
+        }
         guard weight.shape.count == 4, weight.shape[0] == cin else {
             throw GeoError.format("\(tensorLabel("weight", names)) has shape \(shapeString(weight.shape)), expected [\(cin),out,kh,kw] for \(cin) input channels")
         }
@@ -41,8 +43,12 @@ public final class ConvTranspose2D: AffineLayer {
         guard cout > 0, kh > 0, kw > 0 else {
             throw GeoError.format("\(tensorLabel("weight", names)) has an empty dimension: \(shapeString(weight.shape))")
         }
-        guard stride.h > 0, stride.w > 0 else { throw GeoError.format("stride \(stride) must be positive") }
-        guard padding.h >= 0, padding.w >= 0 else { throw GeoError.format("padding \(padding) must not be negative") }
+        guard stride.h > 0, stride.w > 0, stride.h <= maxConvolutionParameter, stride.w <= maxConvolutionParameter else {
+            throw GeoError.format("stride \(stride) must be between 1 and \(maxConvolutionParameter)")
+        }
+        guard padding.h >= 0, padding.w >= 0, padding.h <= maxConvolutionParameter, padding.w <= maxConvolutionParameter else {
+            throw GeoError.format("padding \(padding) must be between 0 and \(maxConvolutionParameter)")
+        }
         guard outputPadding.h >= 0, outputPadding.w >= 0, outputPadding.h < stride.h, outputPadding.w < stride.w else {
             throw GeoError.format("output_padding \(outputPadding) must be non-negative and smaller than stride \(stride)")
         }

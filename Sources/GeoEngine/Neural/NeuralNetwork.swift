@@ -29,6 +29,9 @@ public final class NeuralNetwork: Generator {
         for (i, spec) in specs.enumerated() {
             do {
                 let layer = try spec.build(inputShape: shape, names: i < tensorNames.count ? tensorNames[i] : [:])
+                guard let features = Tensor.elementCount(layer.outputShape), features <= maxFeaturesPerPoint else {
+                    throw GeoError.format("output shape \(shapeString(layer.outputShape)) has more than \(maxFeaturesPerPoint) features")
+                }
                 built.append(layer)
                 shape = layer.outputShape
             } catch let e as GeoError {
@@ -64,8 +67,8 @@ public final class NeuralNetwork: Generator {
     }
 
     private static func checkShape(_ shape: [Int], _ what: String) throws {
-        guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }), Tensor.elementCount(shape) != nil else {
-            throw GeoError.format("\(what) \(shapeString(shape)) must be a non-empty list of positive sizes")
+        guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }), let n = Tensor.elementCount(shape), n <= maxFeaturesPerPoint else {
+            throw GeoError.format("\(what) \(shapeString(shape)) must be a non-empty list of positive sizes, at most \(maxFeaturesPerPoint) features")
         }
     }
 

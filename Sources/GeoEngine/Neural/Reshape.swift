@@ -17,7 +17,7 @@ public final class Reshape: AffineLayer {
             throw GeoError.format("shape \(shapeString(shape)) must be positive sizes, with at most one -1")
         }
         if let u = unknown.first {
-            let known = shape.filter { $0 != -1 }.reduce(1, *)
+            let known = Tensor.elementCount(shape.filter { $0 != -1 }) ?? 0
             guard known > 0, n % known == 0 else {
                 throw GeoError.format("cannot reshape \(n) features to \(shapeString(shape))")
             }
