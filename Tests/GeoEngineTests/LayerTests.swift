@@ -182,6 +182,46 @@ final class LayerTests: XCTestCase {
         }
     }
 
+    func testLargeBatchesTakeTheParallelPathsAndAgreeWithSinglePoints() throws {
+        // Batches big enough for the threaded passes (im2col, col2im, batchnorm, activations)
+        // against single points, which run on one thread.
+        let net = try NeuralNetwork(latentDim: 3, layers: [
+            .linear(weight: randomTensor([8 * 8 * 8, 3], &rng), bias: randomTensor([512], &rng)),
+            .reshape([8, 8, 8]),
+            .batchNorm(weight: randomTensor([8], &rng), bias: randomTensor([8], &rng), mean: randomTensor([8], &rng),
+                       variance: Tensor(shape: [8], repeating: 1.5), eps: 1e-5),
+            .activation(.softplus(beta: 1)),
+            .convTranspose2d(weight: randomTensor([8, 6, 4, 4], &rng, scale: 0.3), bias: randomTensor([6], &rng),
+                             stride: Size2D(2), padding: Size2D(1), outputPadding: Size2D(0)),
+            .activation(.gelu),
+            .conv2d(weight: randomTensor([4, 6, 3, 3], &rng, scale: 0.3), bias: randomTensor([4], &rng),
+                    stride: Size2D(1), padding: Size2D(1)),
+            .activation(.tanh),
+        ])
+        let n = 24, k = 3
+        let z = randomMatrix(n, 3, &rng), u = randomMatrix(n * k, 3, &rng), v = randomMatrix(n * k, 3, &rng)
+        let c = randomMatrix(n * k, net.dataDim, &rng)
+        let so = try net.secondOrder(z, u: u, v: v)
+        let back = try net.vjp(z, cotangents: c)
+        XCTAssertEqual(so.value, try net.forward(z))
+        for p in [0, 7, n - 1] {
+            let rows = (p * k)..<((p + 1) * k)
+            let one = try net.secondOrder(Matrix(row: z.row(p)), u: try Matrix(rowVectors: rows.map { u.row($0) }),
+                                          v: try Matrix(rowVectors: rows.map { v.row($0) }))
+            let oneBack = try net.vjp(Matrix(row: z.row(p)), cotangents: try Matrix(rowVectors: rows.map { c.row($0) }))
+            XCTAssertLessThan(relativeError(so.value.row(p).scalars, one.value.scalars), 1e-14)
+            for (j, r) in rows.enumerated() {
+                XCTAssertLessThan(relativeError(so.ju.row(r).scalars, one.ju.row(j).scalars), 1e-13)
+                XCTAssertLessThan(relativeError(so.d2.row(r).scalars, one.d2.row(j).scalars, floor: 1e-6), 1e-12)
+                XCTAssertLessThan(relativeError(back.cotangents.row(r).scalars, oneBack.cotangents.row(j).scalars), 1e-13)
+            }
+        }
+        let pass = try net.forwardPass(z)
+        let grads = try net.backward(pass, cotangents: randomMatrix(n, net.dataDim, &rng))
+        XCTAssertEqual(grads.parameters.count, net.parameters.count)
+        XCTAssertTrue(grads.parameters.allSatisfy { $0.scalars.allSatisfy { $0.isFinite } })
+    }
+
     func testLayerLevelJVPAndSecondOrderMatchNetwork() throws {
         let layer = ActivationLayer(.gelu, inputShape: [3])
         let x = randomMatrix(2, 3, &rng), u = randomMatrix(4, 3, &rng), v = randomMatrix(4, 3, &rng), w = randomMatrix(4, 3, &rng)

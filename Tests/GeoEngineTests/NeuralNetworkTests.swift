@@ -92,6 +92,38 @@ final class NeuralNetworkTests: XCTestCase {
         XCTAssertTrue(so.d2.scalars.allSatisfy { $0 == 0 })
     }
 
+    func testBigBatchesRunInGroupsOfPoints() throws {
+        var rng = SeededRandom(seed: 14)
+        let g = try NeuralNetwork(latentDim: 3, layers: [
+            .linear(weight: randomTensor([4096, 3], &rng), bias: randomTensor([4096], &rng)), .activation(.tanh),
+            .linear(weight: randomTensor([5, 4096], &rng, scale: 0.02), bias: nil), .activation(.gelu),
+        ])
+        let n = 3, k = 300
+        XCTAssertEqual(g.pointsPerGroup(rowsPerPoint: 1 + k), 1)
+        XCTAssertEqual(g.pointsPerGroup(rowsPerPoint: 1), 512)
+        let z = randomMatrix(n, 3, &rng), t = randomMatrix(n * k, 3, &rng), c = randomMatrix(n * k, 5, &rng)
+        let (y, jt) = try g.jvp(z, tangents: t)
+        let (yb, jtc) = try g.vjp(z, cotangents: c)
+        let so = try g.secondOrder(z, u: t, v: t)
+        XCTAssertEqual(y.rows, n); XCTAssertEqual(jt.rows, n * k); XCTAssertEqual(jtc.rows, n * k)
+        XCTAssertLessThan(relativeError(yb.scalars, y.scalars), 1e-13)
+        XCTAssertLessThan(relativeError(so.ju.scalars, jt.scalars), 1e-12)
+        for p in 0..<n {
+            let rows = (p * k)..<((p + 1) * k)
+            let one = try g.jvp(Matrix(row: z.row(p)), tangents: try Matrix(rowVectors: rows.map { t.row($0) }))
+            let oneBack = try g.vjp(Matrix(row: z.row(p)), cotangents: try Matrix(rowVectors: rows.map { c.row($0) }))
+            XCTAssertLessThan(relativeError(y.row(p).scalars, one.value.row(0).scalars), 1e-13)
+            XCTAssertLessThan(relativeError(jt.row(p * k + 7).scalars, one.tangents.row(7).scalars), 1e-12)
+            XCTAssertLessThan(relativeError(jtc.row(p * k + k - 1).scalars, oneBack.cotangents.row(k - 1).scalars), 1e-12)
+        }
+    }
+
+    func testMemoryTuningIsIdempotent() {
+        // True with glibc's malloc; false where mallopt is missing or refuses (e.g. under ASan).
+        let first = MemoryTuning.configure()
+        XCTAssertEqual(MemoryTuning.configure(), first)
+    }
+
     func testBuiltLayersMustChain() throws {
         var rng = SeededRandom(seed: 9)
         let l1 = try Linear(weight: randomTensor([4, 2], &rng), bias: nil)

@@ -65,6 +65,20 @@ public enum Activation: Equatable {
         }
     }
 
+    /// d1[i] = sigma'(x[i]), from the output y = sigma(x) where that is cheaper (tanh: 1 - y^2,
+    /// sigmoid: y (1 - y)), else from the input x. Used by reverse mode, which saved both.
+    func firstDerivative(input x: UnsafePointer<Double>, output y: UnsafePointer<Double>, count: Int,
+                         into d1: UnsafeMutablePointer<Double>) {
+        switch self {
+        case .tanh:
+            for i in 0..<count { d1[i] = 1 - y[i] * y[i] }
+        case .sigmoid:
+            for i in 0..<count { d1[i] = y[i] * (1 - y[i]) }
+        default:
+            derivatives(x, count: count, first: d1, second: nil)
+        }
+    }
+
     /// d1[i] = sigma'(x[i]) and, when d2 is given, d2[i] = sigma''(x[i]).
     func derivatives(_ x: UnsafePointer<Double>, count: Int, first d1: UnsafeMutablePointer<Double>,
                      second d2: UnsafeMutablePointer<Double>?) {

@@ -10,13 +10,13 @@ public protocol AffineLayer: Layer {
 }
 
 extension AffineLayer {
-    public func forwardMode(_ state: Matrix, layout: ForwardModeLayout) throws -> Matrix {
+    public func forwardMode(inPlace state: inout Matrix, layout: ForwardModeLayout) throws {
         try checkState(state, layout)
-        return try applyLinear(state, biasRows: layout.points)
+        state = try applyLinear(state, biasRows: layout.points)
     }
 
-    public func backward(input: Matrix, output: Matrix, cotangents: Matrix) throws -> Matrix {
+    public func backward(input: Matrix, output: Matrix, inPlace cotangents: inout Matrix) throws {
         _ = try checkBackward(input: input, output: output, cotangents: cotangents)
-        return try applyTransposed(cotangents)
+        cotangents = try applyTransposed(cotangents)
     }
 }

@@ -31,3 +31,19 @@ let maxConvolutionParameter = 1 << 16
 
 /// The most features one point may have after any layer (2^28 doubles, 2 GB).
 let maxFeaturesPerPoint = 1 << 28
+
+/// Runs `body` with the base address of a non-empty array (throws for an empty one).
+func withBase<R>(_ a: [Double], _ body: (UnsafePointer<Double>) throws -> R) throws -> R {
+    try a.withUnsafeBufferPointer { p in
+        guard let b = p.baseAddress, !p.isEmpty else { throw GeoError.dimensionMismatch("empty operand") }
+        return try body(b)
+    }
+}
+
+/// Runs `body` with uninitialised scratch storage for `count` Doubles.
+func withScratch<R>(_ count: Int, _ body: (UnsafeMutablePointer<Double>) throws -> R) throws -> R {
+    try withUnsafeTemporaryAllocation(of: Double.self, capacity: max(1, count)) { buffer in
+        guard let b = buffer.baseAddress else { throw GeoError.dimensionMismatch("no scratch storage") }
+        return try body(b)
+    }
+}

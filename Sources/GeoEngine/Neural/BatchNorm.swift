@@ -69,24 +69,44 @@ public final class BatchNorm: AffineLayer {
 
     /// y = a_c x (+ b_c on the first biasRows rows).
     public func applyLinear(_ x: Matrix, biasRows: Int) throws -> Matrix {
-        guard x.cols == channels * plane else {
-            throw GeoError.dimensionMismatch("batchnorm takes \(channels * plane) features per row, got \(x.cols)")
-        }
         var y = x
+        try scaleInPlace(&y, biasRows: biasRows)
+        return y
+    }
+
+    /// Forward mode in place: a_c x on every row, + b_c on the value rows.
+    public func forwardMode(inPlace state: inout Matrix, layout: ForwardModeLayout) throws {
+        try checkState(state, layout)
+        try scaleInPlace(&state, biasRows: layout.points)
+    }
+
+    /// Reverse mode in place: the linear part is diagonal, A^T c = a_c c.
+    public func backward(input: Matrix, output: Matrix, inPlace cotangents: inout Matrix) throws {
+        _ = try checkBackward(input: input, output: output, cotangents: cotangents)
+        try scaleInPlace(&cotangents, biasRows: 0)
+    }
+
+    private func scaleInPlace(_ y: inout Matrix, biasRows: Int) throws {
+        guard y.cols == channels * plane else {
+            throw GeoError.dimensionMismatch("batchnorm takes \(channels * plane) features per row, got \(y.cols)")
+        }
+        let rows = y.rows, channels = channels, plane = plane
         y.scalars.withUnsafeMutableBufferPointer { py in
             scale.withUnsafeBufferPointer { pa in
                 shift.withUnsafeBufferPointer { pb in
-                    for r in 0..<x.rows {
-                        let withBias = r < biasRows
-                        for c in 0..<channels {
-                            let base = (r * channels + c) * plane, a = pa[c], b = withBias ? pb[c] : 0
-                            for q in 0..<plane { py[base + q] = a * py[base + q] + b }
+                    guard let yb = py.baseAddress, let ab = pa.baseAddress, let bb = pb.baseAddress else { return }
+                    Parallel.forRanges(rows, costPerItem: channels * plane) { rowRange in
+                        for r in rowRange {
+                            let withBias = r < biasRows
+                            for c in 0..<channels {
+                                let row = yb + (r * channels + c) * plane, a = ab[c], b = withBias ? bb[c] : 0
+                                for q in 0..<plane { row[q] = a * row[q] + b }
+                            }
                         }
                     }
                 }
             }
         }
-        return y
     }
 
     /// The linear part is diagonal: A^T c = a_c c.

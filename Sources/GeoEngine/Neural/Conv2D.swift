@@ -72,42 +72,37 @@ public final class Conv2D: AffineLayer {
 
     public var spec: LayerSpec { .conv2d(weight: weight, bias: bias, stride: stride, padding: padding) }
 
+    /// Points per chunk: the column buffer holds patch * grid entries per point.
+    private func chunkRows(_ rows: Int) -> Int {
+        let g = geometry
+        return convolutionChunk(rows: rows, perRow: max(g.patchSize, outChannels) * g.gridSize, budget: chunkBudget)
+    }
+
     public func applyLinear(_ x: Matrix, biasRows: Int) throws -> Matrix {
         let g = geometry
         guard x.cols == g.imageSize else {
             throw GeoError.dimensionMismatch("conv2d takes \(g.imageSize) features per row, got \(x.cols)")
         }
-        let rows = x.rows, outSize = outChannels * g.gridSize
-        var y = Matrix(rows: rows, cols: outSize)
-        if rows == 0 { return y }
-        let chunk = convolutionChunk(rows: rows, perRow: max(g.patchSize, outChannels) * g.gridSize, budget: chunkBudget)
-        var cols = [Double](repeating: 0, count: g.patchSize * chunk * g.gridSize)
-        var prod = [Double](repeating: 0, count: outChannels * chunk * g.gridSize)
-        try x.scalars.withUnsafeBufferPointer { px in
-            try y.scalars.withUnsafeMutableBufferPointer { py in
-                try weight.scalars.withUnsafeBufferPointer { pw in
-                    try cols.withUnsafeMutableBufferPointer { pc in
-                        try prod.withUnsafeMutableBufferPointer { pp in
-                            guard let xb = px.baseAddress, let yb = py.baseAddress, let cb = pc.baseAddress,
-                                  let pb = pp.baseAddress else { return }
-                            var r0 = 0
-                            while r0 < rows {
-                                let rc = min(chunk, rows - r0), n = rc * g.gridSize
-                                g.im2col(xb + r0 * g.imageSize, rows: rc, into: cb)
-                                try dgemm(m: outChannels, n: n, k: g.patchSize, pw.baseAddress, lda: g.patchSize,
-                                          cb, ldb: n, pb, ldc: n)
-                                withOptionalPointer(bias?.scalars) { bp in
-                                    scatterChannelMajor(pb, rows: rc, channels: outChannels, plane: g.gridSize,
-                                                        into: yb + r0 * outSize, bias: bp, biasRows: biasRows - r0)
-                                }
-                                r0 += rc
-                            }
-                        }
+        let rows = x.rows, outSize = outChannels * g.gridSize, chunk = chunkRows(rows)
+        return try uninitializedMatrix(rows: rows, cols: outSize) { yb in
+            try withBase(x.scalars) { xb in
+            try withBase(weight.scalars) { wb in
+            try withScratch(g.patchSize * chunk * g.gridSize) { cb in
+            try withScratch(outChannels * chunk * g.gridSize) { pb in
+                var r0 = 0
+                while r0 < rows {
+                    let rc = min(chunk, rows - r0), n = rc * g.gridSize
+                    g.im2col(xb + r0 * g.imageSize, rows: rc, into: cb)
+                    // Y = W cols: [O, C*kh*kw] x [C*kh*kw, n]
+                    try dgemm(m: outChannels, n: n, k: g.patchSize, wb, lda: g.patchSize, cb, ldb: n, pb, ldc: n)
+                    withOptionalPointer(bias?.scalars) { bp in
+                        scatterChannelMajor(pb, rows: rc, channels: outChannels, plane: g.gridSize,
+                                            into: yb + r0 * outSize, bias: bp, biasRows: biasRows - r0)
                     }
+                    r0 += rc
                 }
-            }
+            } } } }
         }
-        return y
     }
 
     public func applyTransposed(_ c: Matrix) throws -> Matrix {
@@ -115,68 +110,47 @@ public final class Conv2D: AffineLayer {
         guard c.cols == outSize else {
             throw GeoError.dimensionMismatch("conv2d: cotangents have \(c.cols) columns, expected \(outSize)")
         }
-        let rows = c.rows
-        var x = Matrix(rows: rows, cols: g.imageSize)
-        if rows == 0 { return x }
-        let chunk = convolutionChunk(rows: rows, perRow: max(g.patchSize, outChannels) * g.gridSize, budget: chunkBudget)
-        var gm = [Double](repeating: 0, count: outChannels * chunk * g.gridSize)
-        var cols = [Double](repeating: 0, count: g.patchSize * chunk * g.gridSize)
-        try c.scalars.withUnsafeBufferPointer { pcot in
-            try x.scalars.withUnsafeMutableBufferPointer { px in
-                try weight.scalars.withUnsafeBufferPointer { pw in
-                    try gm.withUnsafeMutableBufferPointer { pg in
-                        try cols.withUnsafeMutableBufferPointer { pc in
-                            guard let cotb = pcot.baseAddress, let xb = px.baseAddress, let gb = pg.baseAddress,
-                                  let cb = pc.baseAddress else { return }
-                            var r0 = 0
-                            while r0 < rows {
-                                let rc = min(chunk, rows - r0), n = rc * g.gridSize
-                                gatherChannelMajor(cotb + r0 * outSize, rows: rc, channels: outChannels,
-                                                   plane: g.gridSize, into: gb)
-                                // cols = W^T G: [C*kh*kw, O] x [O, n]
-                                try dgemm(transA: true, m: g.patchSize, n: n, k: outChannels, pw.baseAddress,
-                                          lda: g.patchSize, gb, ldb: n, cb, ldc: n)
-                                g.col2im(cb, rows: rc, into: xb + r0 * g.imageSize)
-                                r0 += rc
-                            }
-                        }
-                    }
+        let rows = c.rows, chunk = chunkRows(rows)
+        return try uninitializedMatrix(rows: rows, cols: g.imageSize) { xb in
+            try withBase(c.scalars) { cotb in
+            try withBase(weight.scalars) { wb in
+            try withScratch(outChannels * chunk * g.gridSize) { gb in
+            try withScratch(g.patchSize * chunk * g.gridSize) { cb in
+                var r0 = 0
+                while r0 < rows {
+                    let rc = min(chunk, rows - r0), n = rc * g.gridSize
+                    gatherChannelMajor(cotb + r0 * outSize, rows: rc, channels: outChannels, plane: g.gridSize, into: gb)
+                    // cols = W^T G: [C*kh*kw, O] x [O, n]
+                    try dgemm(transA: true, m: g.patchSize, n: n, k: outChannels, wb, lda: g.patchSize, gb, ldb: n, cb, ldc: n)
+                    g.col2im(cb, rows: rc, into: xb + r0 * g.imageSize, zeroFirst: true)
+                    r0 += rc
                 }
-            }
+            } } } }
         }
-        return x
     }
 
     /// dL/dW = sum over chunks of G cols^T ([O, C*kh*kw]); dL/db = per-channel sums of C.
     public func parameterGradients(input: Matrix, output: Matrix, cotangents: Matrix) throws -> [Tensor] {
         try checkParameterGradients(input: input, output: output, cotangents: cotangents)
-        let g = geometry, outSize = outChannels * g.gridSize, rows = input.rows
+        let g = geometry, outSize = outChannels * g.gridSize, rows = input.rows, chunk = chunkRows(rows)
         var dw = [Double](repeating: 0, count: weight.count)
         if rows > 0 {
-            let chunk = convolutionChunk(rows: rows, perRow: max(g.patchSize, outChannels) * g.gridSize, budget: chunkBudget)
-            var gm = [Double](repeating: 0, count: outChannels * chunk * g.gridSize)
-            var cols = [Double](repeating: 0, count: g.patchSize * chunk * g.gridSize)
-            try cotangents.scalars.withUnsafeBufferPointer { pcot in
-                try input.scalars.withUnsafeBufferPointer { px in
-                    try dw.withUnsafeMutableBufferPointer { pd in
-                        try gm.withUnsafeMutableBufferPointer { pg in
-                            try cols.withUnsafeMutableBufferPointer { pc in
-                                guard let cotb = pcot.baseAddress, let xb = px.baseAddress, let gb = pg.baseAddress,
-                                      let cb = pc.baseAddress else { return }
-                                var r0 = 0
-                                while r0 < rows {
-                                    let rc = min(chunk, rows - r0), n = rc * g.gridSize
-                                    g.im2col(xb + r0 * g.imageSize, rows: rc, into: cb)
-                                    gatherChannelMajor(cotb + r0 * outSize, rows: rc, channels: outChannels,
-                                                       plane: g.gridSize, into: gb)
-                                    try dgemm(transB: true, m: outChannels, n: g.patchSize, k: n, gb, lda: n, cb, ldb: n,
-                                              beta: 1, pd.baseAddress, ldc: g.patchSize)
-                                    r0 += rc
-                                }
-                            }
-                        }
+            try dw.withUnsafeMutableBufferPointer { pd in
+                try withBase(cotangents.scalars) { cotb in
+                try withBase(input.scalars) { xb in
+                try withScratch(outChannels * chunk * g.gridSize) { gb in
+                try withScratch(g.patchSize * chunk * g.gridSize) { cb in
+                    var r0 = 0
+                    while r0 < rows {
+                        let rc = min(chunk, rows - r0), n = rc * g.gridSize
+                        g.im2col(xb + r0 * g.imageSize, rows: rc, into: cb)
+                        gatherChannelMajor(cotb + r0 * outSize, rows: rc, channels: outChannels, plane: g.gridSize, into: gb)
+                        // dW += G cols^T: [O, n] x [n, C*kh*kw]
+                        try dgemm(transB: true, m: outChannels, n: g.patchSize, k: n, gb, lda: n, cb, ldb: n,
+                                  beta: 1, pd.baseAddress, ldc: g.patchSize)
+                        r0 += rc
                     }
-                }
+                } } } }
             }
         }
         var grads = [Tensor(shape: weight.shape, unchecked: dw)]

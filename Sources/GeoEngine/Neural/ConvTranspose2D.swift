@@ -94,42 +94,29 @@ public final class ConvTranspose2D: AffineLayer {
         guard x.cols == inSize else {
             throw GeoError.dimensionMismatch("conv_transpose2d takes \(inSize) features per row, got \(x.cols)")
         }
-        let rows = x.rows
-        var y = Matrix(rows: rows, cols: g.imageSize)
-        if rows == 0 { return y }
-        let chunk = chunkRows(rows)
-        var xm = [Double](repeating: 0, count: inChannels * chunk * g.gridSize)
-        var cols = [Double](repeating: 0, count: g.patchSize * chunk * g.gridSize)
-        try x.scalars.withUnsafeBufferPointer { px in
-            try y.scalars.withUnsafeMutableBufferPointer { py in
-                try weight.scalars.withUnsafeBufferPointer { pw in
-                    try xm.withUnsafeMutableBufferPointer { pxm in
-                        try cols.withUnsafeMutableBufferPointer { pc in
-                            guard let xb = px.baseAddress, let yb = py.baseAddress, let xmb = pxm.baseAddress,
-                                  let cb = pc.baseAddress else { return }
-                            var r0 = 0
-                            while r0 < rows {
-                                let rc = min(chunk, rows - r0), n = rc * g.gridSize
-                                gatherChannelMajor(xb + r0 * inSize, rows: rc, channels: inChannels, plane: g.gridSize, into: xmb)
-                                // cols = W^T Xm: [Cout*kh*kw, Cin] x [Cin, n]
-                                try dgemm(transA: true, m: g.patchSize, n: n, k: inChannels, pw.baseAddress,
-                                          lda: g.patchSize, xmb, ldb: n, cb, ldc: n)
-                                g.col2im(cb, rows: rc, into: yb + r0 * g.imageSize)
-                                r0 += rc
-                            }
-                            if let b = bias, biasRows > 0 {
-                                b.scalars.withUnsafeBufferPointer { pb in
-                                    guard let bb = pb.baseAddress else { return }
-                                    addChannelBias(yb, rows: min(biasRows, rows), channels: g.channels,
-                                                   plane: g.imageH * g.imageW, bias: bb)
-                                }
-                            }
-                        }
+        let rows = x.rows, chunk = chunkRows(rows)
+        return try uninitializedMatrix(rows: rows, cols: g.imageSize) { yb in
+            try withBase(x.scalars) { xb in
+            try withBase(weight.scalars) { wb in
+            try withScratch(inChannels * chunk * g.gridSize) { xmb in
+            try withScratch(g.patchSize * chunk * g.gridSize) { cb in
+                var r0 = 0
+                while r0 < rows {
+                    let rc = min(chunk, rows - r0), n = rc * g.gridSize
+                    gatherChannelMajor(xb + r0 * inSize, rows: rc, channels: inChannels, plane: g.gridSize, into: xmb)
+                    // cols = W^T Xm: [Cout*kh*kw, Cin] x [Cin, n]
+                    try dgemm(transA: true, m: g.patchSize, n: n, k: inChannels, wb, lda: g.patchSize, xmb, ldb: n, cb, ldc: n)
+                    g.col2im(cb, rows: rc, into: yb + r0 * g.imageSize, zeroFirst: true)
+                    r0 += rc
+                }
+                if biasRows > 0 {
+                    withOptionalPointer(bias?.scalars) { bp in
+                        guard let bb = bp else { return }
+                        addChannelBias(yb, rows: min(biasRows, rows), channels: g.channels, plane: g.imageH * g.imageW, bias: bb)
                     }
                 }
-            }
+            } } } }
         }
-        return y
     }
 
     public func applyTransposed(_ c: Matrix) throws -> Matrix {
@@ -137,67 +124,48 @@ public final class ConvTranspose2D: AffineLayer {
         guard c.cols == g.imageSize else {
             throw GeoError.dimensionMismatch("conv_transpose2d: cotangents have \(c.cols) columns, expected \(g.imageSize)")
         }
-        let rows = c.rows
-        var x = Matrix(rows: rows, cols: inSize)
-        if rows == 0 { return x }
-        let chunk = chunkRows(rows)
-        var cols = [Double](repeating: 0, count: g.patchSize * chunk * g.gridSize)
-        var xm = [Double](repeating: 0, count: inChannels * chunk * g.gridSize)
-        try c.scalars.withUnsafeBufferPointer { pcot in
-            try x.scalars.withUnsafeMutableBufferPointer { px in
-                try weight.scalars.withUnsafeBufferPointer { pw in
-                    try xm.withUnsafeMutableBufferPointer { pxm in
-                        try cols.withUnsafeMutableBufferPointer { pc in
-                            guard let cotb = pcot.baseAddress, let xb = px.baseAddress, let xmb = pxm.baseAddress,
-                                  let cb = pc.baseAddress else { return }
-                            var r0 = 0
-                            while r0 < rows {
-                                let rc = min(chunk, rows - r0), n = rc * g.gridSize
-                                g.im2col(cotb + r0 * g.imageSize, rows: rc, into: cb)
-                                // Xm = W cols: [Cin, Cout*kh*kw] x [Cout*kh*kw, n]
-                                try dgemm(m: inChannels, n: n, k: g.patchSize, pw.baseAddress, lda: g.patchSize,
-                                          cb, ldb: n, xmb, ldc: n)
-                                scatterChannelMajor(xmb, rows: rc, channels: inChannels, plane: g.gridSize,
-                                                    into: xb + r0 * inSize, bias: nil, biasRows: 0)
-                                r0 += rc
-                            }
-                        }
-                    }
+        let rows = c.rows, chunk = chunkRows(rows)
+        return try uninitializedMatrix(rows: rows, cols: inSize) { xb in
+            try withBase(c.scalars) { cotb in
+            try withBase(weight.scalars) { wb in
+            try withScratch(g.patchSize * chunk * g.gridSize) { cb in
+            try withScratch(inChannels * chunk * g.gridSize) { xmb in
+                var r0 = 0
+                while r0 < rows {
+                    let rc = min(chunk, rows - r0), n = rc * g.gridSize
+                    g.im2col(cotb + r0 * g.imageSize, rows: rc, into: cb)
+                    // Xm = W cols: [Cin, Cout*kh*kw] x [Cout*kh*kw, n]
+                    try dgemm(m: inChannels, n: n, k: g.patchSize, wb, lda: g.patchSize, cb, ldb: n, xmb, ldc: n)
+                    scatterChannelMajor(xmb, rows: rc, channels: inChannels, plane: g.gridSize,
+                                        into: xb + r0 * inSize, bias: nil, biasRows: 0)
+                    r0 += rc
                 }
-            }
+            } } } }
         }
-        return x
     }
 
     /// dL/dW = sum over chunks of Xm im2col(G)^T ([Cin, Cout*kh*kw]); dL/db = per-channel sums.
     public func parameterGradients(input: Matrix, output: Matrix, cotangents: Matrix) throws -> [Tensor] {
         try checkParameterGradients(input: input, output: output, cotangents: cotangents)
-        let g = geometry, inSize = inChannels * g.gridSize, rows = input.rows
+        let g = geometry, inSize = inChannels * g.gridSize, rows = input.rows, chunk = chunkRows(rows)
         var dw = [Double](repeating: 0, count: weight.count)
         if rows > 0 {
-            let chunk = chunkRows(rows)
-            var cols = [Double](repeating: 0, count: g.patchSize * chunk * g.gridSize)
-            var xm = [Double](repeating: 0, count: inChannels * chunk * g.gridSize)
-            try cotangents.scalars.withUnsafeBufferPointer { pcot in
-                try input.scalars.withUnsafeBufferPointer { px in
-                    try dw.withUnsafeMutableBufferPointer { pd in
-                        try xm.withUnsafeMutableBufferPointer { pxm in
-                            try cols.withUnsafeMutableBufferPointer { pc in
-                                guard let cotb = pcot.baseAddress, let xb = px.baseAddress, let xmb = pxm.baseAddress,
-                                      let cb = pc.baseAddress else { return }
-                                var r0 = 0
-                                while r0 < rows {
-                                    let rc = min(chunk, rows - r0), n = rc * g.gridSize
-                                    g.im2col(cotb + r0 * g.imageSize, rows: rc, into: cb)
-                                    gatherChannelMajor(xb + r0 * inSize, rows: rc, channels: inChannels, plane: g.gridSize, into: xmb)
-                                    try dgemm(transB: true, m: inChannels, n: g.patchSize, k: n, xmb, lda: n, cb, ldb: n,
-                                              beta: 1, pd.baseAddress, ldc: g.patchSize)
-                                    r0 += rc
-                                }
-                            }
-                        }
+            try dw.withUnsafeMutableBufferPointer { pd in
+                try withBase(cotangents.scalars) { cotb in
+                try withBase(input.scalars) { xb in
+                try withScratch(g.patchSize * chunk * g.gridSize) { cb in
+                try withScratch(inChannels * chunk * g.gridSize) { xmb in
+                    var r0 = 0
+                    while r0 < rows {
+                        let rc = min(chunk, rows - r0), n = rc * g.gridSize
+                        g.im2col(cotb + r0 * g.imageSize, rows: rc, into: cb)
+                        gatherChannelMajor(xb + r0 * inSize, rows: rc, channels: inChannels, plane: g.gridSize, into: xmb)
+                        // dW += Xm cols^T: [Cin, n] x [n, Cout*kh*kw]
+                        try dgemm(transB: true, m: inChannels, n: g.patchSize, k: n, xmb, lda: n, cb, ldb: n,
+                                  beta: 1, pd.baseAddress, ldc: g.patchSize)
+                        r0 += rc
                     }
-                }
+                } } } }
             }
         }
         var grads = [Tensor(shape: weight.shape, unchecked: dw)]

@@ -26,30 +26,43 @@ struct ConvGeometry {
         return lo < hi ? lo..<hi : 0..<0
     }
 
+    /// The valid grid ranges for every kernel row i and column j.
+    private func validRanges() -> (h: [Range<Int>], w: [Range<Int>]) {
+        ((0..<kh).map { ConvGeometry.validRange(tap: $0, stride: sh, pad: ph, size: imageH, grid: gridH) },
+         (0..<kw).map { ConvGeometry.validRange(tap: $0, stride: sw, pad: pw, size: imageW, grid: gridW) })
+    }
+
     /// Writes the column matrix of `rows` images at `src` (each `imageSize` entries) to `dst`.
+    /// Loops run channel by channel (channels split among threads): the chunk's planes of one
+    /// channel stay in cache while its kh*kw column rows are written sequentially.
     func im2col(_ src: UnsafePointer<Double>, rows: Int, into dst: UnsafeMutablePointer<Double>) {
         let ld = rows * gridSize, plane = imageH * imageW
-        for i in 0..<kh {
-            let hr = ConvGeometry.validRange(tap: i, stride: sh, pad: ph, size: imageH, grid: gridH)
-            for j in 0..<kw {
-                let wr = ConvGeometry.validRange(tap: j, stride: sw, pad: pw, size: imageW, grid: gridW)
-                for c in 0..<channels {
-                    let dstRow = dst + ((c * kh + i) * kw + j) * ld
-                    for r in 0..<rows {
-                        let img = src + r * imageSize + c * plane
-                        let d = dstRow + r * gridSize
-                        for oh in 0..<gridH {
-                            let drow = d + oh * gridW
-                            guard hr.contains(oh) else { drow.update(repeating: 0, count: gridW); continue }
-                            let srow = img + (oh * sh - ph + i) * imageW - pw + j
-                            if wr.lowerBound > 0 { drow.update(repeating: 0, count: wr.lowerBound) }
-                            if sw == 1 {
-                                (drow + wr.lowerBound).update(from: srow + wr.lowerBound, count: wr.count)
-                            } else {
-                                for ow in wr { drow[ow] = srow[ow * sw] }
+        let (hr, wr) = validRanges()
+        Parallel.forRanges(channels, costPerItem: kh * kw * ld) { channelRange in
+            for c in channelRange {
+                for i in 0..<kh {
+                    for j in 0..<kw {
+                        let h = hr[i], w = wr[j]
+                        for r in 0..<rows {
+                            let img = src + r * imageSize + c * plane
+                            let d = dst + ((c * kh + i) * kw + j) * ld + r * gridSize
+                            if h.isEmpty || w.isEmpty { d.update(repeating: 0, count: gridSize); continue }
+                            if h.lowerBound > 0 { d.update(repeating: 0, count: h.lowerBound * gridW) }
+                            for oh in h {
+                                let drow = d + oh * gridW
+                                let srow = img + (oh * sh - ph + i) * imageW - pw + j
+                                if w.lowerBound > 0 { drow.update(repeating: 0, count: w.lowerBound) }
+                                if sw == 1 {
+                                    (drow + w.lowerBound).update(from: srow + w.lowerBound, count: w.count)
+                                } else {
+                                    for ow in w { drow[ow] = srow[ow * sw] }
+                                }
+                                if w.upperBound < gridW {
+                                    (drow + w.upperBound).update(repeating: 0, count: gridW - w.upperBound)
+                                }
                             }
-                            if wr.upperBound < gridW {
-                                (drow + wr.upperBound).update(repeating: 0, count: gridW - wr.upperBound)
+                            if h.upperBound < gridH {
+                                (d + h.upperBound * gridW).update(repeating: 0, count: (gridH - h.upperBound) * gridW)
                             }
                         }
                     }
@@ -58,27 +71,33 @@ struct ConvGeometry {
         }
     }
 
-    /// The adjoint of `im2col`: adds every column entry back onto its image pixel, accumulating
-    /// into the `rows` images at `dst` (which the caller initialises).
-    func col2im(_ src: UnsafePointer<Double>, rows: Int, into dst: UnsafeMutablePointer<Double>) {
+    /// The adjoint of `im2col`: adds every column entry back onto its image pixel in the `rows`
+    /// images at `dst`, channel by channel (channels split among threads). With `zeroFirst`
+    /// each plane is zeroed first (so `dst` may be uninitialised); otherwise it accumulates.
+    func col2im(_ src: UnsafePointer<Double>, rows: Int, into dst: UnsafeMutablePointer<Double>, zeroFirst: Bool) {
         let ld = rows * gridSize, plane = imageH * imageW
-        for i in 0..<kh {
-            let hr = ConvGeometry.validRange(tap: i, stride: sh, pad: ph, size: imageH, grid: gridH)
-            for j in 0..<kw {
-                let wr = ConvGeometry.validRange(tap: j, stride: sw, pad: pw, size: imageW, grid: gridW)
-                if wr.isEmpty { continue }
-                for c in 0..<channels {
-                    let srcRow = src + ((c * kh + i) * kw + j) * ld
-                    for r in 0..<rows {
-                        let img = dst + r * imageSize + c * plane
-                        let s = srcRow + r * gridSize
-                        for oh in hr {
-                            let crow = s + oh * gridW
-                            let irow = img + (oh * sh - ph + i) * imageW - pw + j
-                            if sw == 1 {
-                                for ow in wr { irow[ow] += crow[ow] }
-                            } else {
-                                for ow in wr { irow[ow * sw] += crow[ow] }
+        let (hr, wr) = validRanges()
+        Parallel.forRanges(channels, costPerItem: kh * kw * ld) { channelRange in
+            for c in channelRange {
+                if zeroFirst {
+                    for r in 0..<rows { (dst + r * imageSize + c * plane).update(repeating: 0, count: plane) }
+                }
+                for i in 0..<kh {
+                    for j in 0..<kw {
+                        let h = hr[i], w = wr[j]
+                        if h.isEmpty || w.isEmpty { continue }
+                        let lo = w.lowerBound, count = w.count
+                        for r in 0..<rows {
+                            let img = dst + r * imageSize + c * plane
+                            let s = src + ((c * kh + i) * kw + j) * ld + r * gridSize
+                            for oh in h {
+                                let crow = s + oh * gridW + lo
+                                let irow = img + (oh * sh - ph + i) * imageW - pw + j + lo * sw
+                                if sw == 1 {
+                                    for q in 0..<count { irow[q] += crow[q] }
+                                } else {
+                                    for q in 0..<count { irow[q * sw] += crow[q] }
+                                }
                             }
                         }
                     }
@@ -93,26 +112,31 @@ struct ConvGeometry {
 func gatherChannelMajor(_ src: UnsafePointer<Double>, rows: Int, channels: Int, plane: Int,
                         into dst: UnsafeMutablePointer<Double>) {
     let ld = rows * plane
-    for r in 0..<rows {
-        for c in 0..<channels {
-            (dst + c * ld + r * plane).update(from: src + (r * channels + c) * plane, count: plane)
+    Parallel.forRanges(rows, costPerItem: channels * plane) { rowRange in
+        for r in rowRange {
+            for c in 0..<channels {
+                (dst + c * ld + r * plane).update(from: src + (r * channels + c) * plane, count: plane)
+            }
         }
     }
 }
 
 /// The inverse of `gatherChannelMajor`: writes channel-major [channels][rows*plane] back to
-/// [rows][channels][plane], adding bias[c] to the first `biasRows` of the rows when given.
+/// [rows][channels][plane] (every entry of the destination rows), adding bias[c] to the first
+/// `biasRows` of the rows when given.
 func scatterChannelMajor(_ src: UnsafePointer<Double>, rows: Int, channels: Int, plane: Int,
                          into dst: UnsafeMutablePointer<Double>, bias: UnsafePointer<Double>?, biasRows: Int) {
     let ld = rows * plane
-    for r in 0..<rows {
-        for c in 0..<channels {
-            let d = dst + (r * channels + c) * plane, s = src + c * ld + r * plane
-            if let b = bias, r < biasRows {
-                let bc = b[c]
-                for q in 0..<plane { d[q] = s[q] + bc }
-            } else {
-                d.update(from: s, count: plane)
+    Parallel.forRanges(rows, costPerItem: channels * plane) { rowRange in
+        for r in rowRange {
+            for c in 0..<channels {
+                let d = dst + (r * channels + c) * plane, s = src + c * ld + r * plane
+                if let b = bias, r < biasRows {
+                    let bc = b[c]
+                    for q in 0..<plane { d[q] = s[q] + bc }
+                } else {
+                    d.update(from: s, count: plane)
+                }
             }
         }
     }
@@ -121,12 +145,27 @@ func scatterChannelMajor(_ src: UnsafePointer<Double>, rows: Int, channels: Int,
 /// Adds bias[c] to every entry of channel c of the first `rows` points ([rows][channels][plane]).
 func addChannelBias(_ dst: UnsafeMutablePointer<Double>, rows: Int, channels: Int, plane: Int,
                     bias: UnsafePointer<Double>) {
-    for r in 0..<rows {
-        for c in 0..<channels {
-            let d = dst + (r * channels + c) * plane, bc = bias[c]
-            for q in 0..<plane { d[q] += bc }
+    Parallel.forRanges(rows, costPerItem: channels * plane) { rowRange in
+        for r in rowRange {
+            for c in 0..<channels {
+                let d = dst + (r * channels + c) * plane, bc = bias[c]
+                for q in 0..<plane { d[q] += bc }
+            }
         }
     }
+}
+
+/// A rows x cols matrix whose storage `fill` must initialise completely (no zero-filling
+/// first: fresh pages are first touched by the filling threads).
+func uninitializedMatrix(rows: Int, cols: Int, _ fill: (UnsafeMutablePointer<Double>) throws -> Void) rethrows -> Matrix {
+    let count = rows * cols
+    let scalars = try [Double](unsafeUninitializedCapacity: count) { buffer, initialized in
+        if count > 0, let base = buffer.baseAddress {
+            try fill(base)
+        }
+        initialized = count
+    }
+    return Matrix(rows: rows, cols: cols, unchecked: scalars)
 }
 
 /// Per-channel sums over all rows and positions of [rows][channels][plane] (a bias gradient).

@@ -17,13 +17,14 @@ public protocol Layer: AnyObject {
     var outputShape: [Int] { get }
 
     /// Forward mode on a state laid out as `layout` says (see the protocol's comment):
-    /// [value; t] for first order, [value; u; v; w] for second order. Throws
-    /// `GeoError.dimensionMismatch` when the state does not fit.
-    func forwardMode(_ state: Matrix, layout: ForwardModeLayout) throws -> Matrix
+    /// [value; t] for first order, [value; u; v; w] for second order; the state is replaced by
+    /// the layer's output state (in place where the layer can: elementwise layers, batchnorm,
+    /// reshape). Throws `GeoError.dimensionMismatch` when the state does not fit.
+    func forwardMode(inPlace state: inout Matrix, layout: ForwardModeLayout) throws
 
-    /// Reverse mode: J^T c for every cotangent row c (k = cotangents.rows / n rows per point),
-    /// given the layer's saved `input` x ([n, in]) and `output` y = layer(x) ([n, out]).
-    func backward(input: Matrix, output: Matrix, cotangents: Matrix) throws -> Matrix
+    /// Reverse mode: replaces every cotangent row c (k = rows / n per point) by J^T c, given the
+    /// layer's saved `input` x ([n, in]) and `output` y = layer(x) ([n, out]).
+    func backward(input: Matrix, output: Matrix, inPlace cotangents: inout Matrix) throws
 
     /// The trainable parameters in a fixed order (`parameterNames`), e.g. [weight, bias].
     var parameters: [Tensor] { get }
@@ -86,6 +87,20 @@ extension Layer {
         }
     }
     public func parameterGradients(input: Matrix, output: Matrix, cotangents: Matrix) throws -> [Tensor] { [] }
+
+    /// Forward mode returning the new state (see `forwardMode(inPlace:layout:)`).
+    public func forwardMode(_ state: Matrix, layout: ForwardModeLayout) throws -> Matrix {
+        var s = state
+        try forwardMode(inPlace: &s, layout: layout)
+        return s
+    }
+
+    /// Reverse mode returning J^T c for every cotangent row (see `backward(input:output:inPlace:)`).
+    public func backward(input: Matrix, output: Matrix, cotangents: Matrix) throws -> Matrix {
+        var c = cotangents
+        try backward(input: input, output: output, inPlace: &c)
+        return c
+    }
 
     /// y = layer(x) for a batch x of shape [n, inputFeatures].
     public func forward(_ x: Matrix) throws -> Matrix {

@@ -32,7 +32,7 @@ extension NeuralNetwork {
         var s = x
         let layout = ForwardModeLayout(points: x.rows, order: .value)
         for layer in layers {
-            s = try layer.forwardMode(s, layout: layout)
+            try layer.forwardMode(inPlace: &s, layout: layout)
             acts.append(s)
         }
         return ForwardPass(activations: acts, output: s)
@@ -60,7 +60,7 @@ extension NeuralNetwork {
             if parameterGradients && !layer.parameterNames.isEmpty {
                 grads[i] = try layer.parameterGradients(input: x, output: y, cotangents: c)
             }
-            c = try layer.backward(input: x, output: y, cotangents: c)
+            try layer.backward(input: x, output: y, inPlace: &c)
         }
         return Gradients(input: c, parameters: parameterGradients ? grads.flatMap { $0 } : [])
     }

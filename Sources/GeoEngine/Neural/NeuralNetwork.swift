@@ -23,6 +23,7 @@ public final class NeuralNetwork: Generator {
     /// layer with 784 outputs. `tensorNames[i]` optionally names layer i's tensors for messages.
     public init(inputShape: [Int], layers specs: [LayerSpec], outputShape: [Int]? = nil,
                 tensorNames: [[String: String]] = []) throws {
+        MemoryTuning.configure()
         try NeuralNetwork.checkShape(inputShape, "input shape")
         var shape = inputShape
         var built: [Layer] = []
@@ -52,6 +53,7 @@ public final class NeuralNetwork: Generator {
     /// A network of already built layers; each layer's input shape must equal the previous
     /// layer's output shape (the first: `inputShape`).
     public init(inputShape: [Int], builtLayers: [Layer], outputShape: [Int]? = nil) throws {
+        MemoryTuning.configure()
         try NeuralNetwork.checkShape(inputShape, "input shape")
         var shape = inputShape
         for (i, layer) in builtLayers.enumerated() {
@@ -89,22 +91,28 @@ public final class NeuralNetwork: Generator {
 
     public func forward(_ z: Matrix) throws -> Matrix {
         _ = try checkBatch(z)
-        return try run(z, ForwardModeLayout(points: z.rows, order: .value))
+        return try grouped(z, [], rowsPerPoint: 1) { zg, _ in
+            [try run(zg, ForwardModeLayout(points: zg.rows, order: .value))]
+        }[0]
     }
 
     public func jvp(_ z: Matrix, tangents: Matrix) throws -> (value: Matrix, tangents: Matrix) {
         let k = try checkBatch(z, tangents: tangents)
-        let out = try run(try stackRows([z, tangents], cols: latentDim),
-                          ForwardModeLayout(points: z.rows, tangentsPerPoint: k, order: .first))
-        let parts = splitRows(out, [z.rows, tangents.rows])
-        return (parts[0], parts[1])
+        let out = try grouped(z, [tangents], rowsPerPoint: 1 + k) { zg, t in
+            let state = try run(try stackRows([zg, t[0]], cols: latentDim),
+                                ForwardModeLayout(points: zg.rows, tangentsPerPoint: k, order: .first))
+            return splitRows(state, [zg.rows, t[0].rows])
+        }
+        return (out[0], out[1])
     }
 
     public func vjp(_ z: Matrix, cotangents: Matrix) throws -> (value: Matrix, cotangents: Matrix) {
-        _ = try checkBatch(z, tangents: cotangents, tangentCols: dataDim)
-        let pass = try forwardPass(z)
-        let g = try backward(pass, cotangents: cotangents, parameterGradients: false)
-        return (pass.output, g.input)
+        let k = try checkBatch(z, tangents: cotangents, tangentCols: dataDim)
+        let out = try grouped(z, [cotangents], rowsPerPoint: 1 + k) { zg, c in
+            let pass = try forwardPass(zg)
+            return [pass.output, try backward(pass, cotangents: c[0], parameterGradients: false).input]
+        }
+        return (out[0], out[1])
     }
 
     public func secondOrder(_ z: Matrix, u: Matrix, v: Matrix) throws -> SecondOrderResult {
@@ -113,17 +121,66 @@ public final class NeuralNetwork: Generator {
         guard u.rows == v.rows else {
             throw GeoError.dimensionMismatch("u has \(u.rows) rows, v has \(v.rows)")
         }
-        let w = Matrix(rows: u.rows, cols: latentDim)
-        let out = try run(try stackRows([z, u, v, w], cols: latentDim),
-                          ForwardModeLayout(points: z.rows, tangentsPerPoint: k, order: .second))
-        let p = splitRows(out, [z.rows, u.rows, u.rows, u.rows])
-        return SecondOrderResult(value: p[0], ju: p[1], jv: p[2], d2: p[3])
+        let out = try grouped(z, [u, v], rowsPerPoint: 1 + 3 * k) { zg, uv in
+            let w = Matrix(rows: uv[0].rows, cols: latentDim)
+            let state = try run(try stackRows([zg, uv[0], uv[1], w], cols: latentDim),
+                                ForwardModeLayout(points: zg.rows, tangentsPerPoint: k, order: .second))
+            return splitRows(state, [zg.rows, w.rows, w.rows, w.rows])
+        }
+        return SecondOrderResult(value: out[0], ju: out[1], jv: out[2], d2: out[3])
     }
 
     /// Pushes a forward-mode state through all layers.
     func run(_ state: Matrix, _ layout: ForwardModeLayout) throws -> Matrix {
         var s = state
-        for layer in layers { s = try layer.forwardMode(s, layout: layout) }
+        for layer in layers { try layer.forwardMode(inPlace: &s, layout: layout) }
         return s
     }
+
+    /// The most doubles a group's widest state may hold (16 MB): big batches of points are
+    /// processed in groups so that intermediate arrays stay cache- and allocator-friendly
+    /// (below glibc's 32 MB mmap limit, see `MemoryTuning`).
+    static let groupBudget = 1 << 21
+
+    /// Points per group for a pass that carries `rowsPerPoint` rows per point.
+    func pointsPerGroup(rowsPerPoint: Int) -> Int {
+        let widest = layers.reduce(latentDim) { max($0, $1.outputFeatures) }
+        return max(1, NeuralNetwork.groupBudget / max(1, rowsPerPoint * widest))
+    }
+
+    /// Runs `pass` on groups of consecutive points and concatenates its outputs. `pass` gets the
+    /// group's points and its rows of each matrix in `perPoint` (k rows per point each) and
+    /// returns matrices whose row counts are multiples of the group's point count; the result
+    /// holds the outputs for all points in order. One group: `pass` runs on the inputs as given.
+    func grouped(_ z: Matrix, _ perPoint: [Matrix], rowsPerPoint: Int,
+                 _ pass: (Matrix, [Matrix]) throws -> [Matrix]) throws -> [Matrix] {
+        let n = z.rows, group = pointsPerGroup(rowsPerPoint: rowsPerPoint)
+        if n <= group { return try pass(z, perPoint) }
+        var outputs: [[Double]] = [], outputCols: [Int] = [], outputRowsPerPoint: [Int] = []
+        var p0 = 0
+        while p0 < n {
+            let p1 = min(n, p0 + group)
+            let zg = rowBlock(z, p0, p1, perPoint: 1)
+            let parts = perPoint.map { m in rowBlock(m, p0, p1, perPoint: m.rows / n) }
+            let out = try pass(zg, parts)
+            if outputs.isEmpty {
+                outputCols = out.map { $0.cols }
+                outputRowsPerPoint = out.map { $0.rows / max(1, p1 - p0) }
+                outputs = zip(outputCols, outputRowsPerPoint).map { c, r in
+                    var a = [Double](); a.reserveCapacity(n * r * c); return a
+                }
+            }
+            for (i, m) in out.enumerated() where i < outputs.count { outputs[i].append(contentsOf: m.scalars) }
+            p0 = p1
+        }
+        return outputs.indices.map { i in
+            Matrix(rows: n * outputRowsPerPoint[i], cols: outputCols[i], unchecked: outputs[i])
+        }
+    }
+}
+
+/// Rows p0*perPoint ..< p1*perPoint of m.
+private func rowBlock(_ m: Matrix, _ p0: Int, _ p1: Int, perPoint: Int) -> Matrix {
+    let s = p0 * perPoint * m.cols, e = p1 * perPoint * m.cols
+    return Matrix(rows: (p1 - p0) * perPoint, cols: m.cols, unchecked: Array(m.scalars[s..<e]))
 }
