@@ -189,6 +189,18 @@ final class ModelFileTests: XCTestCase {
                        "decoder layer 2 (linear): weight 'w' has shape [3,2], expected [out,3] for 3 input features")
     }
 
+    func testHugeShapesAreRejectedBeforeAllocating() {
+        var rng = SeededRandom(seed: 5)
+        XCTAssertEqual(loadError({ $0["georepl.decoder"] = #"[{"op":"linear","weight":"w"},{"op":"reshape","shape":[1,1,3]},{"op":"conv_transpose2d","weight":"t","stride":[1,65536]}]"# },
+                                 extra: [("t", randomTensor([1, 512, 2, 2], &rng))]),
+                       "decoder layer 2 (conv_transpose2d): output shape [512,2,131074] has more than 67108864 features")
+        XCTAssertEqual(loadError({ $0["georepl.decoder"] = #"[{"op":"linear","weight":"w"},{"op":"reshape","shape":[1,1,3]},{"op":"conv2d","weight":"t","padding":[60000,60000]}]"# },
+                                 extra: [("t", randomTensor([1, 1, 2, 2], &rng))]),
+                       "decoder layer 2 (conv2d): output shape [1,120000,120002] has more than 67108864 features")
+        XCTAssertEqual(loadError { $0["georepl.latent_dim"] = "99999999999" },
+                       "decoder input shape [99999999999] must be a non-empty list of positive sizes, at most 67108864 features")
+    }
+
     func testConsistencyErrors() {
         XCTAssertEqual(loadError { $0["georepl.data_shape"] = "[1,2,2]" },
                        "decoder output has 3 features (shape [3]), but data_shape [1,2,2] has 4")

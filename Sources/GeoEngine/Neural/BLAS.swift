@@ -29,8 +29,10 @@ func convolutionChunk(rows: Int, perRow: Int, budget: Int = 1 << 19) -> Int {
 /// The largest stride or padding a convolution accepts (keeps shape arithmetic far from overflow).
 let maxConvolutionParameter = 1 << 16
 
-/// The most features one point may have after any layer (2^28 doubles, 2 GB).
-let maxFeaturesPerPoint = 1 << 28
+/// The most features one point may have after any layer (2^26 doubles, 512 MB per row), and the
+/// most entries of one point's convolution column matrix: model files asking for more are
+/// rejected at construction rather than failing to allocate later.
+let maxFeaturesPerPoint = 1 << 26
 
 /// Runs `body` with the base address of a non-empty array (throws for an empty one).
 func withBase<R>(_ a: [Double], _ body: (UnsafePointer<Double>) throws -> R) throws -> R {

@@ -50,11 +50,18 @@ public final class Conv2D: AffineLayer {
             throw GeoError.format("kernel \(kh)x\(kw) is larger than the padded input \(h + 2 * padding.h)x\(w + 2 * padding.w)")
         }
         let ho = hp / stride.h + 1, wo = wp / stride.w + 1
+        guard let outCount = Tensor.elementCount([o, ho, wo]), outCount <= maxFeaturesPerPoint else {
+            throw GeoError.format("output shape \(shapeString([o, ho, wo])) has more than \(maxFeaturesPerPoint) features")
+        }
         self.inputShape = inputShape; outputShape = [o, ho, wo]
         self.weight = weight; self.bias = bias; self.stride = stride; self.padding = padding
         outChannels = o
         geometry = ConvGeometry(channels: c, imageH: h, imageW: w, kh: kh, kw: kw, sh: stride.h, sw: stride.w,
                                 ph: padding.h, pw: padding.w, gridH: ho, gridW: wo)
+        let (columnEntries, overflow) = geometry.patchSize.multipliedReportingOverflow(by: geometry.gridSize)
+        guard !overflow, columnEntries <= maxFeaturesPerPoint else {
+            throw GeoError.format("the column matrix of one point would have more than \(maxFeaturesPerPoint) entries (kernel \(kh)x\(kw), grid \(geometry.gridH)x\(geometry.gridW))")
+        }
     }
 
     public var parameterNames: [String] { bias == nil ? ["weight"] : ["weight", "bias"] }

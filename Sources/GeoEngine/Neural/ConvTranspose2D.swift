@@ -58,12 +58,19 @@ public final class ConvTranspose2D: AffineLayer {
         guard ho > 0, wo > 0 else {
             throw GeoError.format("output would be \(ho)x\(wo): padding \(padding) is too large for input \(h)x\(w) and kernel \(kh)x\(kw)")
         }
+        guard let outCount = Tensor.elementCount([cout, ho, wo]), outCount <= maxFeaturesPerPoint else {
+            throw GeoError.format("output shape \(shapeString([cout, ho, wo])) has more than \(maxFeaturesPerPoint) features")
+        }
         self.inputShape = inputShape; outputShape = [cout, ho, wo]
         self.weight = weight; self.bias = bias
         self.stride = stride; self.padding = padding; self.outputPadding = outputPadding
         inChannels = cin
         geometry = ConvGeometry(channels: cout, imageH: ho, imageW: wo, kh: kh, kw: kw, sh: stride.h, sw: stride.w,
                                 ph: padding.h, pw: padding.w, gridH: h, gridW: w)
+        let (columnEntries, overflow) = geometry.patchSize.multipliedReportingOverflow(by: geometry.gridSize)
+        guard !overflow, columnEntries <= maxFeaturesPerPoint else {
+            throw GeoError.format("the column matrix of one point would have more than \(maxFeaturesPerPoint) entries (kernel \(kh)x\(kw), grid \(geometry.gridH)x\(geometry.gridW))")
+        }
     }
 
     public var parameterNames: [String] { bias == nil ? ["weight"] : ["weight", "bias"] }
