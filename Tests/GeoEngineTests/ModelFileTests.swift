@@ -49,6 +49,16 @@ final class ModelFileTests: XCTestCase {
         XCTAssertEqual(try back.encode(Vector(zeros: 12)).count, 2)
     }
 
+    func testFlatEncoderGetsALeadingFlatten() throws {
+        var rng = SeededRandom(seed: 32)
+        let encoder = try NeuralNetwork(latentDim: 12, layers: [.linear(weight: randomTensor([2, 12], &rng), bias: nil)])
+        let m = Manifold(name: "flat", generator: try smallMLP(), encoder: encoder)
+        let back = try roundTrip(m, .f64)
+        XCTAssertEqual((back.encoder as? NeuralNetwork)?.layers.map { $0.op }, ["flatten", "linear"])
+        XCTAssertEqual((back.encoder as? NeuralNetwork)?.inputShape, [3, 2, 2])
+        try assertSameOutputs(m, back, tolerance: 0)
+    }
+
     func testDCGANRoundTrip() throws {
         let m = Manifold(name: "dcgan", generator: try smallDCGAN())
         let back = try roundTrip(m, .f64)
