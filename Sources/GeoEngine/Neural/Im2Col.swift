@@ -1,0 +1,191 @@
+/// The window sweep shared by conv2d and conv_transpose2d: an image of `channels` x imageH x
+/// imageW, zero-padded by (ph, pw) on each side, and a kh x kw kernel moved with stride (sh, sw)
+/// over gridH x gridW positions. Conv2d sweeps its input image (grid = output); conv_transpose2d
+/// is the adjoint sweep over its output image (grid = its input).
+///
+/// The column matrix of a chunk of R images is [channels*kh*kw, R*gridH*gridW], row-major:
+/// row (c*kh + i)*kw + j, column r*grid + oh*gridW + ow holds
+/// image_r[c, oh*sh - ph + i, ow*sw - pw + j] (zero outside the image).
+struct ConvGeometry {
+    let channels: Int, imageH: Int, imageW: Int
+    let kh: Int, kw: Int, sh: Int, sw: Int, ph: Int, pw: Int
+    let gridH: Int, gridW: Int
+
+    /// Entries of one image.
+    var imageSize: Int { channels * imageH * imageW }
+    /// Rows of the column matrix: channels * kh * kw.
+    var patchSize: Int { channels * kh * kw }
+    /// Window positions: gridH * gridW.
+    var gridSize: Int { gridH * gridW }
+
+    /// The grid positions o (0 <= o < grid) whose tap at kernel offset `tap` falls inside the
+    /// image: 0 <= o*stride - pad + tap < size.
+    static func validRange(tap: Int, stride: Int, pad: Int, size: Int, grid: Int) -> Range<Int> {
+        let lo = max(0, ceilDiv(pad - tap, stride))
+        let hi = min(grid, floorDiv(size - 1 + pad - tap, stride) + 1)
+        return lo < hi ? lo..<hi : 0..<0
+    }
+
+    /// The valid grid ranges for every kernel row i and column j.
+    private func validRanges() -> (h: [Range<Int>], w: [Range<Int>]) {
+        ((0..<kh).map { ConvGeometry.validRange(tap: $0, stride: sh, pad: ph, size: imageH, grid: gridH) },
+         (0..<kw).map { ConvGeometry.validRange(tap: $0, stride: sw, pad: pw, size: imageW, grid: gridW) })
+    }
+
+    /// Writes the column matrix of `rows` images at `src` (each `imageSize` entries) to `dst`.
+    /// Loops run channel by channel (channels split among threads): the chunk's planes of one
+    /// channel stay in cache while its kh*kw column rows are written sequentially.
+    func im2col(_ src: UnsafePointer<Double>, rows: Int, into dst: UnsafeMutablePointer<Double>) {
+        let ld = rows * gridSize, plane = imageH * imageW
+        let (hr, wr) = validRanges()
+        Parallel.forRanges(channels, costPerItem: kh * kw * ld) { channelRange in
+            for c in channelRange {
+                for i in 0..<kh {
+                    for j in 0..<kw {
+                        let h = hr[i], w = wr[j]
+                        for r in 0..<rows {
+                            let img = src + r * imageSize + c * plane
+                            let d = dst + ((c * kh + i) * kw + j) * ld + r * gridSize
+                            if h.isEmpty || w.isEmpty { d.update(repeating: 0, count: gridSize); continue }
+                            if h.lowerBound > 0 { d.update(repeating: 0, count: h.lowerBound * gridW) }
+                            for oh in h {
+                                let drow = d + oh * gridW
+                                let srow = img + (oh * sh - ph + i) * imageW - pw + j
+                                if w.lowerBound > 0 { drow.update(repeating: 0, count: w.lowerBound) }
+                                if sw == 1 {
+                                    (drow + w.lowerBound).update(from: srow + w.lowerBound, count: w.count)
+                                } else {
+                                    for ow in w { drow[ow] = srow[ow * sw] }
+                                }
+                                if w.upperBound < gridW {
+                                    (drow + w.upperBound).update(repeating: 0, count: gridW - w.upperBound)
+                                }
+                            }
+                            if h.upperBound < gridH {
+                                (d + h.upperBound * gridW).update(repeating: 0, count: (gridH - h.upperBound) * gridW)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of `im2col`: adds every column entry back onto its image pixel in the `rows`
+    /// images at `dst`, channel by channel (channels split among threads). With `zeroFirst`
+    /// each plane is zeroed first (so `dst` may be uninitialised); otherwise it accumulates.
+    func col2im(_ src: UnsafePointer<Double>, rows: Int, into dst: UnsafeMutablePointer<Double>, zeroFirst: Bool) {
+        let ld = rows * gridSize, plane = imageH * imageW
+        let (hr, wr) = validRanges()
+        Parallel.forRanges(channels, costPerItem: kh * kw * ld) { channelRange in
+            for c in channelRange {
+                if zeroFirst {
+                    for r in 0..<rows { (dst + r * imageSize + c * plane).update(repeating: 0, count: plane) }
+                }
+                for i in 0..<kh {
+                    for j in 0..<kw {
+                        let h = hr[i], w = wr[j]
+                        if h.isEmpty || w.isEmpty { continue }
+                        let lo = w.lowerBound, count = w.count
+                        for r in 0..<rows {
+                            let img = dst + r * imageSize + c * plane
+                            let s = src + ((c * kh + i) * kw + j) * ld + r * gridSize
+                            for oh in h {
+                                let crow = s + oh * gridW + lo
+                                let irow = img + (oh * sh - ph + i) * imageW - pw + j + lo * sw
+                                if sw == 1 {
+                                    for q in 0..<count { irow[q] += crow[q] }
+                                } else {
+                                    for q in 0..<count { irow[q * sw] += crow[q] }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Copies `rows` points laid out [rows][channels][plane] into channel-major
+/// [channels][rows*plane] (the operand layout of the convolution GEMMs).
+func gatherChannelMajor(_ src: UnsafePointer<Double>, rows: Int, channels: Int, plane: Int,
+                        into dst: UnsafeMutablePointer<Double>) {
+    let ld = rows * plane
+    Parallel.forRanges(rows, costPerItem: channels * plane) { rowRange in
+        for r in rowRange {
+            for c in 0..<channels {
+                (dst + c * ld + r * plane).update(from: src + (r * channels + c) * plane, count: plane)
+            }
+        }
+    }
+}
+
+/// The inverse of `gatherChannelMajor`: writes channel-major [channels][rows*plane] back to
+/// [rows][channels][plane] (every entry of the destination rows), adding bias[c] to the first
+/// `biasRows` of the rows when given.
+func scatterChannelMajor(_ src: UnsafePointer<Double>, rows: Int, channels: Int, plane: Int,
+                         into dst: UnsafeMutablePointer<Double>, bias: UnsafePointer<Double>?, biasRows: Int) {
+    let ld = rows * plane
+    Parallel.forRanges(rows, costPerItem: channels * plane) { rowRange in
+        for r in rowRange {
+            for c in 0..<channels {
+                let d = dst + (r * channels + c) * plane, s = src + c * ld + r * plane
+                if let b = bias, r < biasRows {
+                    let bc = b[c]
+                    for q in 0..<plane { d[q] = s[q] + bc }
+                } else {
+                    d.update(from: s, count: plane)
+                }
+            }
+        }
+    }
+}
+
+/// Adds bias[c] to every entry of channel c of the first `rows` points ([rows][channels][plane]).
+func addChannelBias(_ dst: UnsafeMutablePointer<Double>, rows: Int, channels: Int, plane: Int,
+                    bias: UnsafePointer<Double>) {
+    Parallel.forRanges(rows, costPerItem: channels * plane) { rowRange in
+        for r in rowRange {
+            for c in 0..<channels {
+                let d = dst + (r * channels + c) * plane, bc = bias[c]
+                for q in 0..<plane { d[q] += bc }
+            }
+        }
+    }
+}
+
+/// A rows x cols matrix whose storage `fill` must initialise completely (no zero-filling
+/// first: fresh pages are first touched by the filling threads).
+func uninitializedMatrix(rows: Int, cols: Int, _ fill: (UnsafeMutablePointer<Double>) throws -> Void) rethrows -> Matrix {
+    let count = rows * cols
+    let scalars = try [Double](unsafeUninitializedCapacity: count) { buffer, initialized in
+        if count > 0, let base = buffer.baseAddress {
+            try fill(base)
+        }
+        initialized = count
+    }
+    return Matrix(rows: rows, cols: cols, unchecked: scalars)
+}
+
+/// Per-channel sums over all rows and positions of [rows][channels][plane] (a bias gradient).
+func channelSums(_ m: Matrix, channels: Int, plane: Int) -> [Double] {
+    var s = [Double](repeating: 0, count: channels)
+    m.scalars.withUnsafeBufferPointer { p in
+        for r in 0..<m.rows {
+            for c in 0..<channels {
+                var acc = 0.0
+                let base = (r * channels + c) * plane
+                for q in 0..<plane { acc += p[base + q] }
+                s[c] += acc
+            }
+        }
+    }
+    return s
+}
+
+@inline(__always) func floorDiv(_ a: Int, _ b: Int) -> Int {
+    let q = a / b
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+}
+@inline(__always) func ceilDiv(_ a: Int, _ b: Int) -> Int { -floorDiv(-a, b) }

@@ -1,0 +1,57 @@
+/// A dense n-dimensional array of Doubles in row-major (C) order, with PyTorch's layout
+/// conventions: a linear weight is [out, in], a conv2d weight [out, in, kh, kw], a
+/// conv_transpose2d weight [in, out, kh, kw]. The scalar of an empty shape `[]` is one element.
+public struct Tensor: Equatable {
+    /// The extent of each dimension, outermost first.
+    public let shape: [Int]
+    /// Row-major entries; `scalars.count == shape.reduce(1, *)`.
+    public var scalars: [Double]
+
+    /// Wraps `scalars`; throws `GeoError.dimensionMismatch` when a dimension is negative or the
+    /// count is not the product of `shape`.
+    public init(shape: [Int], scalars: [Double]) throws {
+        guard let count = Tensor.elementCount(shape) else {
+            throw GeoError.dimensionMismatch("invalid tensor shape \(shape)")
+        }
+        guard scalars.count == count else {
+            throw GeoError.dimensionMismatch("a tensor of shape \(shape) needs \(count) entries, got \(scalars.count)")
+        }
+        self.shape = shape; self.scalars = scalars
+    }
+
+    /// A tensor of the given shape filled with `value` (shape already validated by the caller).
+    init(shape: [Int], repeating value: Double) {
+        self.shape = shape
+        scalars = [Double](repeating: value, count: Tensor.elementCount(shape) ?? 0)
+    }
+
+    /// Internal unchecked initialiser for code that has established the count.
+    init(shape: [Int], unchecked scalars: [Double]) {
+        self.shape = shape; self.scalars = scalars
+    }
+
+    /// The number of entries.
+    public var count: Int { scalars.count }
+
+    /// The product of `shape`, or nil when a dimension is negative or the product overflows.
+    public static func elementCount(_ shape: [Int]) -> Int? {
+        var n = 1
+        for s in shape {
+            guard s >= 0 else { return nil }
+            let (p, overflow) = n.multipliedReportingOverflow(by: s)
+            if overflow { return nil }
+            n = p
+        }
+        return n
+    }
+
+    /// The tensor as a rows x cols matrix sharing its storage (rows * cols must equal count).
+    func matrix(rows: Int, cols: Int) -> Matrix {
+        Matrix(rows: rows, cols: cols, unchecked: scalars)
+    }
+}
+
+/// Formats a shape the way error messages print it: `[64,3,4,4]`.
+func shapeString(_ shape: [Int]) -> String {
+    "[" + shape.map(String.init).joined(separator: ",") + "]"
+}

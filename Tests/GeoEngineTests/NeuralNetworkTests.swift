@@ -1,0 +1,162 @@
+import XCTest
+@testable import GeoEngine
+
+/// A small DCGAN-style generator: linear -> reshape -> conv_transpose2d s2 -> batchnorm -> relu
+/// -> conv_transpose2d s2 -> tanh, from latentDim to [1, 8, 8].
+func smallDCGAN(latentDim: Int = 3, seed: UInt64 = 5) throws -> NeuralNetwork {
+    var rng = SeededRandom(seed: seed)
+    return try NeuralNetwork(latentDim: latentDim, layers: [
+        .linear(weight: randomTensor([4 * 2 * 2, latentDim], &rng), bias: randomTensor([16], &rng)),
+        .reshape([4, 2, 2]),
+        .convTranspose2d(weight: randomTensor([4, 3, 4, 4], &rng, scale: 0.4), bias: nil,
+                         stride: Size2D(2), padding: Size2D(1), outputPadding: Size2D(0)),
+        .batchNorm(weight: randomTensor([3], &rng), bias: randomTensor([3], &rng), mean: randomTensor([3], &rng, scale: 0.1),
+                   variance: Tensor(shape: [3], unchecked: [0.9, 1.1, 1.4]), eps: 1e-5),
+        .activation(.relu),
+        .convTranspose2d(weight: randomTensor([3, 1, 4, 4], &rng, scale: 0.4), bias: randomTensor([1], &rng),
+                         stride: Size2D(2), padding: Size2D(1), outputPadding: Size2D(0)),
+        .activation(.tanh),
+    ])
+}
+
+/// A small MLP decoder latentDim -> 8 -> 12 with smooth activations, output [3, 2, 2].
+func smallMLP(latentDim: Int = 2, seed: UInt64 = 6) throws -> NeuralNetwork {
+    var rng = SeededRandom(seed: seed)
+    return try NeuralNetwork(latentDim: latentDim, layers: [
+        .linear(weight: randomTensor([8, latentDim], &rng), bias: randomTensor([8], &rng)),
+        .activation(.softplus(beta: 1)),
+        .linear(weight: randomTensor([12, 8], &rng, scale: 0.5), bias: randomTensor([12], &rng)),
+        .activation(.sigmoid),
+    ], outputShape: [3, 2, 2])
+}
+
+final class NeuralNetworkTests: XCTestCase {
+    func testShapesAreInferred() throws {
+        let g = try smallDCGAN()
+        XCTAssertEqual(g.latentDim, 3)
+        XCTAssertEqual(g.dataShape, [1, 8, 8])
+        XCTAssertEqual(g.layers.map { $0.outputShape }, [[16], [4, 2, 2], [3, 4, 4], [3, 4, 4], [3, 4, 4], [1, 8, 8], [1, 8, 8]])
+        XCTAssertEqual(g.layers.map { $0.op }, ["linear", "reshape", "conv_transpose2d", "batchnorm", "relu", "conv_transpose2d", "tanh"])
+        let m = try smallMLP()
+        XCTAssertEqual(m.dataShape, [3, 2, 2])
+        XCTAssertEqual(m.dataDim, 12)
+        XCTAssertThrowsError(try NeuralNetwork(latentDim: 2, layers: [], outputShape: [3])) {
+            XCTAssertEqual("\($0)", "the last layer has 2 outputs (shape [2]), output shape [3] has 3")
+        }
+    }
+
+    func testDerivativesOfDCGANAndMLP() throws {
+        var rng = SeededRandom(seed: 3)
+        // Points away from relu kinks are the generic case; check a few.
+        for _ in 0..<3 {
+            try assertDerivativesMatchFiniteDifferences(try smallDCGAN(), at: rng.normalVector(3), seed: rng.next())
+            try assertDerivativesMatchFiniteDifferences(try smallMLP(), at: rng.normalVector(2), seed: rng.next())
+        }
+    }
+
+    func testBatchesWithManyTangentsAgreeWithSinglePoints() throws {
+        let g = try smallDCGAN()
+        var rng = SeededRandom(seed: 4)
+        let n = 3, k = 4, d = g.latentDim
+        let z = randomMatrix(n, d, &rng), u = randomMatrix(n * k, d, &rng), v = randomMatrix(n * k, d, &rng)
+        let c = randomMatrix(n * k, g.dataDim, &rng)
+        let (y, ju) = try g.jvp(z, tangents: u)
+        let so = try g.secondOrder(z, u: u, v: v)
+        let (_, jtc) = try g.vjp(z, cotangents: c)
+        XCTAssertEqual(y, try g.forward(z))
+        for p in 0..<n {
+            let zp = Matrix(row: z.row(p))
+            let rows = (p * k)..<((p + 1) * k)
+            let up = try Matrix(rowVectors: rows.map { u.row($0) }), vp = try Matrix(rowVectors: rows.map { v.row($0) })
+            let cp = try Matrix(rowVectors: rows.map { c.row($0) })
+            let single = try g.secondOrder(zp, u: up, v: vp)
+            let singleVJP = try g.vjp(zp, cotangents: cp)
+            for (j, r) in rows.enumerated() {
+                XCTAssertLessThan(relativeError(ju.row(r).scalars, single.ju.row(j).scalars), 1e-13)
+                XCTAssertLessThan(relativeError(so.jv.row(r).scalars, single.jv.row(j).scalars), 1e-13)
+                XCTAssertLessThan(relativeError(so.d2.row(r).scalars, single.d2.row(j).scalars, floor: 1e-6), 1e-12)
+                XCTAssertLessThan(relativeError(jtc.row(r).scalars, singleVJP.cotangents.row(j).scalars), 1e-13)
+            }
+        }
+    }
+
+    func testJacobianAndSecondOrderOfAnAffineNetwork() throws {
+        var rng = SeededRandom(seed: 8)
+        let w = randomTensor([5, 3], &rng), b = randomTensor([5], &rng)
+        let g = try NeuralNetwork(latentDim: 3, layers: [.linear(weight: w, bias: b)])
+        let z = rng.normalVector(3)
+        let j = try g.jacobian(z)
+        XCTAssertEqual(j.rows, 5); XCTAssertEqual(j.cols, 3)
+        for r in 0..<5 { for c in 0..<3 { XCTAssertEqual(j[r, c], w.scalars[r * 3 + c], accuracy: 1e-15) } }
+        let so = try g.secondOrder(Matrix(row: z), u: Matrix(row: rng.normalVector(3)), v: Matrix(row: rng.normalVector(3)))
+        XCTAssertTrue(so.d2.scalars.allSatisfy { $0 == 0 })
+    }
+
+    func testBigBatchesRunInGroupsOfPoints() throws {
+        var rng = SeededRandom(seed: 14)
+        let g = try NeuralNetwork(latentDim: 3, layers: [
+            .linear(weight: randomTensor([4096, 3], &rng), bias: randomTensor([4096], &rng)), .activation(.tanh),
+            .linear(weight: randomTensor([5, 4096], &rng, scale: 0.02), bias: nil), .activation(.gelu),
+        ])
+        let n = 3, k = 300
+        XCTAssertEqual(g.pointsPerGroup(rowsPerPoint: 1 + k), 1)
+        XCTAssertEqual(g.pointsPerGroup(rowsPerPoint: 1), 512)
+        let z = randomMatrix(n, 3, &rng), t = randomMatrix(n * k, 3, &rng), c = randomMatrix(n * k, 5, &rng)
+        let (y, jt) = try g.jvp(z, tangents: t)
+        let (yb, jtc) = try g.vjp(z, cotangents: c)
+        let so = try g.secondOrder(z, u: t, v: t)
+        XCTAssertEqual(y.rows, n); XCTAssertEqual(jt.rows, n * k); XCTAssertEqual(jtc.rows, n * k)
+        XCTAssertLessThan(relativeError(yb.scalars, y.scalars), 1e-13)
+        XCTAssertLessThan(relativeError(so.ju.scalars, jt.scalars), 1e-12)
+        for p in 0..<n {
+            let rows = (p * k)..<((p + 1) * k)
+            let one = try g.jvp(Matrix(row: z.row(p)), tangents: try Matrix(rowVectors: rows.map { t.row($0) }))
+            let oneBack = try g.vjp(Matrix(row: z.row(p)), cotangents: try Matrix(rowVectors: rows.map { c.row($0) }))
+            XCTAssertLessThan(relativeError(y.row(p).scalars, one.value.row(0).scalars), 1e-13)
+            XCTAssertLessThan(relativeError(jt.row(p * k + 7).scalars, one.tangents.row(7).scalars), 1e-12)
+            XCTAssertLessThan(relativeError(jtc.row(p * k + k - 1).scalars, oneBack.cotangents.row(k - 1).scalars), 1e-12)
+        }
+    }
+
+    func testMemoryTuningIsIdempotent() {
+        // True with glibc's malloc; false where mallopt is missing or refuses (e.g. under ASan).
+        let first = MemoryTuning.configure()
+        XCTAssertEqual(MemoryTuning.configure(), first)
+    }
+
+    func testBuiltLayersMustChain() throws {
+        var rng = SeededRandom(seed: 9)
+        let l1 = try Linear(weight: randomTensor([4, 2], &rng), bias: nil)
+        let act = ActivationLayer(.gelu, inputShape: [4])
+        let g = try NeuralNetwork(inputShape: [2], builtLayers: [l1, act])
+        XCTAssertEqual(g.dataShape, [4])
+        try assertDerivativesMatchFiniteDifferences(g, at: rng.normalVector(2))
+        XCTAssertThrowsError(try NeuralNetwork(inputShape: [2], builtLayers: [act])) {
+            XCTAssertEqual("\($0)", "layer 0 (gelu): takes points of shape [4], but receives [2]")
+        }
+        XCTAssertThrowsError(try NeuralNetwork(inputShape: [0], builtLayers: []))
+    }
+
+    func testTrainingStepReducesLoss() throws {
+        // Plain gradient descent on L = |g(x) - target|^2 / 2 through the training API.
+        let g = try smallDCGAN(latentDim: 2, seed: 12)
+        var rng = SeededRandom(seed: 13)
+        let x = randomMatrix(4, 2, &rng)
+        let target = Matrix(rows: 4, cols: g.dataDim, unchecked: (0..<(4 * g.dataDim)).map { _ in 0.5 * rng.normal() })
+        func loss() throws -> Double {
+            let y = try g.forward(x)
+            return zip(y.scalars, target.scalars).reduce(0) { $0 + 0.5 * ($1.0 - $1.1) * ($1.0 - $1.1) }
+        }
+        let before = try loss()
+        for _ in 0..<20 {
+            let pass = try g.forwardPass(x)
+            let c = try pass.output - target
+            let grads = try g.backward(pass, cotangents: c)
+            var p = g.parameters
+            for i in p.indices { for j in p[i].scalars.indices { p[i].scalars[j] -= 0.002 * grads.parameters[i].scalars[j] } }
+            try g.setParameters(p)
+        }
+        XCTAssertLessThan(try loss(), 0.9 * before)
+        XCTAssertEqual(g.parameterCount, g.parameters.reduce(0) { $0 + $1.count })
+    }
+}
