@@ -162,4 +162,56 @@ final class SurfaceTests: XCTestCase {
         XCTAssertEqual(so.d2.row(3)[0], -w * cos(-1.0), accuracy: 1e-14)
         XCTAssertEqual(so.d2.row(3)[1], -w * sin(-1.0), accuracy: 1e-14)
     }
+
+    /// The sectional curvature of the plane spanned by u, v at z by the Gauss equation,
+    /// K = (<II(u,u), II(v,v)> - |II(u,v)|^2) / (|Ju|^2 |Jv|^2 - <Ju,Jv>^2),
+    /// II(u, v) = (I - J J^+) D2g(z)[u, v], from the surface's exact second derivatives and the
+    /// TangentSpace projection. (Test-only: validates both; the engine's curvature module is
+    /// separate.)
+    func gaussEquationCurvature(_ g: Generator, at z: Vector, _ u: Vector, _ v: Vector) throws -> Double {
+        let so = try g.secondOrder(Matrix(row: z), u: try Matrix(rowVectors: [u, v, u]),
+                                   v: try Matrix(rowVectors: [u, v, v]))
+        let ii = try TangentSpace(of: g, at: z).normalPart(rows: so.d2)
+        let ju = so.ju.row(0), jv = so.ju.row(1)
+        let numerator = ii.row(0).dot(ii.row(1)) - ii.row(2).squaredNorm
+        let denominator = ju.squaredNorm * jv.squaredNorm - ju.dot(jv) * ju.dot(jv)
+        return numerator / denominator
+    }
+
+    func testGaussCurvatureFromSecondDerivatives() throws {
+        var rng = SeededRandom(seed: 17)
+        let cases: [(Generator, (Vector) throws -> Double, [Vector])] = [
+            (try Sphere(), { _ in 1 }, [Vector([0.7, 0.3]), Vector([2.5, 4]), Vector([1e-3, 1])]),
+            (try Sphere(radius: 2.5), { _ in 1 / 6.25 }, [Vector([0.4, 1.0]), Vector([2.9, -0.5])]),
+            (try Torus(), { z in cos(z[0]) / (2 + cos(z[0])) },
+             [Vector([0, 0]), Vector([1.1, 0.4]), Vector([.pi / 2, 1]), Vector([.pi, -2]), Vector([-2.5, 3])]),
+            (try Torus(R: 3, r: 0.5), { z in cos(z[0]) / (0.5 * (3 + 0.5 * cos(z[0]))) }, [Vector([0.9, 2.2]), Vector([2, -4])]),
+            (Saddle(), { z in -4 / pow(1 + 4 * z[0] * z[0] + 4 * z[1] * z[1], 2) },
+             [Vector([0, 0]), Vector([0.5, -0.3]), Vector([1.5, 2])]),
+            (try Plane(), { _ in 0 }, [Vector([0, 0]), Vector([1.5, -2])]),
+            (try Plane(dim: 3), { _ in 0 }, [Vector([0.3, -1, 2])]),
+            (try SwissRoll(), { _ in 0 }, [Vector([0, 0]), Vector([3, 1]), Vector([-21, 0.5]), Vector([-30, -1]), Vector([50, -1])]),
+            (try SwissRoll(a: 0.3, theta0: 4), { _ in 0 }, [Vector([0, 0]), Vector([-3, 1])]),
+        ]
+        for (g, expected, points) in cases {
+            let d = g.latentDim
+            for z in points {
+                let k = try expected(z)
+                // The engine's own ground truth agrees with the closed forms written here.
+                if let s = g as? Sphere { XCTAssertEqual(try s.gaussCurvature(at: z), k, accuracy: 1e-15) }
+                if let t = g as? Torus { XCTAssertEqual(try t.gaussCurvature(at: z), k, accuracy: 1e-15) }
+                if let s = g as? Saddle { XCTAssertEqual(try s.gaussCurvature(at: z), k, accuracy: 1e-15) }
+                var e1 = Vector(zeros: d), e2 = Vector(zeros: d); e1[0] = 1; e2[1] = 1
+                let kCoordinate = try gaussEquationCurvature(g, at: z, e1, e2)
+                XCTAssertEqual(kCoordinate, k, accuracy: 1e-8 * max(1, abs(k)), "\(g) at \(z)")
+                // A 2-surface has one sectional curvature: any non-parallel pair gives it.
+                let kRandom = try gaussEquationCurvature(g, at: z, rng.normalVector(d), rng.normalVector(d))
+                if d == 2 {
+                    XCTAssertEqual(kRandom, k, accuracy: 1e-8 * max(1, abs(k)), "\(g) at \(z), random plane")
+                } else {
+                    XCTAssertEqual(kRandom, 0, accuracy: 1e-8, "\(g) at \(z), random plane")
+                }
+            }
+        }
+    }
 }
