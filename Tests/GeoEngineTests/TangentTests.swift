@@ -55,6 +55,12 @@ final class TangentTests: XCTestCase {
         }
         XCTAssertLessThan(errors[2], 5e-4)
         XCTAssertEqual(errors[1] / errors[2], 10, accuracy: 0.5)
+        // The polar variant has no such shrinkage: exact along the equator even with 5 points.
+        let coarse = try Path.line(from: Vector([Double.pi / 2, 0]), to: Vector([Double.pi / 2, 2.5]), points: 5)
+        let w = try ParallelTransport.transport(Vector([0.3, -0.8]), along: coarse, on: g, method: .polar).vector
+        XCTAssertLessThan((w - Vector([0.3, -0.8])).norm, 1e-12)
+        let eastPolar = try ParallelTransport.transport(Vector([0, 1]), along: meridian, on: g, method: .polar).vector
+        XCTAssertEqual(eastPolar[1], sin(0.5) / sin(1.2), accuracy: 1e-12)
     }
 
     func testTransportIsIdentityOnFlatManifolds() throws {
@@ -74,18 +80,23 @@ final class TangentTests: XCTestCase {
         }
         XCTAssertLessThan(errors[1], 1e-3)
         XCTAssertLessThan(errors[1], errors[0] / 5)
+        // The polar variant is exact on the roll (its tangent planes turn about the axis).
+        let line = try Path.line(from: Vector([-3, 0]), to: Vector([4, 1]), points: 20)
+        XCTAssertLessThan((try ParallelTransport.transport(u, along: line, on: roll, method: .polar).vector - u).norm, 1e-12)
     }
 
     func testTransportOfSeveralRowsMatchesSingleVectors() throws {
         let g = try Torus(R: 3, r: 1)
         let path = wigglyPath(100)
         let rows = try Matrix(rowVectors: [Vector([1, 0]), Vector([0.2, 0.9]), Vector([0, 0])])
-        let out = try ParallelTransport.transport(rows: rows, along: path, on: g)
-        for i in 0..<2 {
-            let single = try ParallelTransport.transport(rows.row(i), along: path, on: g).vector
-            XCTAssertLessThan((out.row(i) - single).norm, 1e-13)
+        for method in ParallelTransport.Method.allCases {
+            let out = try ParallelTransport.transport(rows: rows, along: path, on: g, method: method)
+            for i in 0..<2 {
+                let single = try ParallelTransport.transport(rows.row(i), along: path, on: g, method: method).vector
+                XCTAssertLessThan((out.row(i) - single).norm, 1e-13)
+            }
+            XCTAssertEqual(out.row(2), Vector([0, 0]))
         }
-        XCTAssertEqual(out.row(2), Vector([0, 0]))
     }
 
     func testTransportRejectsBadInput() throws {
@@ -129,6 +140,12 @@ final class TangentTests: XCTestCase {
                                    accuracy: 1e-10)
                 }
             }
+        }
+        // The polar transport converges at second order: 200 points suffice for 1e-3.
+        for t in [Double.pi / 6, 1.2] {
+            let expected = wrap(2 * Double.pi * (1 - cos(t)))
+            let h = try Holonomy.measure(Vector([1, 0]), around: latitude(t, points: 200), on: try Sphere(), method: .polar)
+            XCTAssertEqual(h.angle, expected, accuracy: 1e-3 * abs(expected))
         }
         // Traversed backwards the sign flips.
         let g = try Sphere()
@@ -283,9 +300,17 @@ final class TangentTests: XCTestCase {
         let p2 = (try ExponentialMap.shoot(from: z0, velocity: v, on: g, steps: 1000, method: .projection).point - fine.point).norm
         XCTAssertLessThan(p2, 2e-4)
         XCTAssertEqual(p1 / p2, 10, accuracy: 1.5)
-        // The velocity transported along the geodesic is the geodesic's own velocity.
-        let tv = try ParallelTransport.transport(v, along: fine.path, on: g).vector
-        XCTAssertLessThan((tv - fine.velocity).norm, 1e-3 * v.norm)
+        // The velocity transported along the geodesic is the geodesic's own velocity: O(1/T)
+        // for the paper's projection, O(1/T^2) for the polar variant.
+        let path100 = try ExponentialMap.shoot(from: z0, velocity: v, on: g, steps: 100)
+        let path400 = try ExponentialMap.shoot(from: z0, velocity: v, on: g, steps: 400)
+        func transportError(_ p: ExponentialMap.Result, _ m: ParallelTransport.Method) throws -> Double {
+            (try ParallelTransport.transport(v, along: p.path, on: g, method: m).vector - p.velocity).norm
+        }
+        XCTAssertLessThan(try transportError(path400, .projection), 1e-3 * v.norm)
+        XCTAssertEqual(try transportError(path100, .projection) / transportError(path400, .projection), 4, accuracy: 0.5)
+        XCTAssertLessThan(try transportError(path400, .polar), 1e-7 * v.norm)
+        XCTAssertEqual(try transportError(path100, .polar) / transportError(path400, .polar), 16, accuracy: 2)
     }
 
     func testExpRejectsBadInputAndCanBeInterrupted() throws {
