@@ -95,7 +95,7 @@ final class CurvatureTests: XCTestCase {
         XCTAssertEqual(try finiteDifferenceSectional(sphere, Vector([1, 0.5]), Vector([1, 0]), Vector([0.3, 1])), 0.25, accuracy: 1e-5)
 
         for (d, seed) in [(2, UInt64(3)), (3, 7), (4, 9)] {
-            let g = TanhMLP(latent: d, hidden: 9, data: 6, seed: seed)
+            let g = DeepTanhMLP(latent: d, hidden: 9, data: 6, seed: seed)
             var rng = SeededRandom(seed: seed + 100)
             let z = rng.normalVector(d) * 0.4
             try assertDerivativesMatchFiniteDifferences(g, at: z)

@@ -180,7 +180,7 @@ final class TangentTests: XCTestCase {
         XCTAssertFalse(h.signed)
         XCTAssertEqual(h.angle, 0, accuracy: 1e-7)
         // A curved 3-manifold: unsigned angle in [0, pi], metric length preserved.
-        let mlp = TanhMLP(latent: 3, hidden: 8, data: 6, seed: 5)
+        let mlp = DeepTanhMLP(latent: 3, hidden: 8, data: 6, seed: 5)
         let loop3 = Path(points: (0..<400).map { i in
             let a = 2 * Double.pi * Double(i) / 399
             return Vector([0.5 * cos(a), 0.5 * sin(a), 0.1])
@@ -280,7 +280,7 @@ final class TangentTests: XCTestCase {
     }
 
     func testExpOnTanhNetwork() throws {
-        let g = TanhMLP(latent: 3, hidden: 10, data: 7, seed: 11)
+        let g = DeepTanhMLP(latent: 3, hidden: 10, data: 7, seed: 11)
         try assertDerivativesMatchFiniteDifferences(g, at: Vector([0.2, -0.3, 0.5]))
         // (A much longer shot runs off into the saturated region where the metric degenerates.)
         let z0 = Vector([0.1, 0.2, -0.3]), v = Vector([0.2, -0.12, 0.15])

@@ -228,3 +228,36 @@ public enum LogMap {
         }
     }
 }
+extension LogMap {
+    /// Options of `LogMap.compute` (and of the log inside `Analogy`).
+    public struct Options {
+        /// The discrete geodesic from a to b that provides the initial guess and the initial
+        /// Jacobian (default: `GeodesicOptions()`, 64 points, GEORCE).
+        public var geodesic: GeodesicOptions
+        /// RK4 steps of the exponential map being inverted (default 100).
+        public var steps: Int
+        /// The residual tolerance |exp_a(v) - b| (default 1e-9).
+        public var tolerance: Double
+        /// Broyden iterations per target (default 50).
+        public var maxIterations: Int
+
+        public init(geodesic: GeodesicOptions = GeodesicOptions(), steps: Int = ExponentialMap.defaultSteps,
+                    tolerance: Double = LogMap.defaultTolerance, maxIterations: Int = LogMap.defaultMaxIterations) {
+            self.geodesic = geodesic; self.steps = steps
+            self.tolerance = tolerance; self.maxIterations = maxIterations
+        }
+    }
+
+    /// log_a(b): a discrete geodesic from a to b by `Geodesic.solve` (options.geodesic), then
+    /// shooting (`shoot(on:from:to:along:...)`); see the type's documentation. `progress`
+    /// receives the geodesic solver's reports, then the shooting's.
+    public static func compute(on g: Generator, from a: Vector, to b: Vector, options: Options = Options(),
+                               progress: ProgressHandler? = nil) throws -> Result {
+        try g.checkPoint(a, "start point")
+        try g.checkPoint(b, "end point")
+        try checkSettings(steps: options.steps, tolerance: options.tolerance, maxIterations: options.maxIterations)
+        let path = try Geodesic.solve(g, from: a, to: b, options: options.geodesic, progress: progress)
+        return try shoot(on: g, from: a, to: b, along: path, steps: options.steps, tolerance: options.tolerance,
+                         maxIterations: options.maxIterations, progress: progress)
+    }
+}

@@ -9,7 +9,7 @@ import XCTest
 ///     d2a2 = s2' * (dh2 u)(dh2 v) + s2 * d2h2, D2g[u, v] = W3 d2a2,
 /// with s = 1 - tanh^2 and s' = -2 tanh (1 - tanh^2). Points are processed one row at a time
 /// (it is tiny), which is all the tests need.
-final class TanhMLP: Generator {
+final class DeepTanhMLP: Generator {
     let w1: Matrix, b1: Vector, w2: Matrix, b2: Vector, w3: Matrix, b3: Vector
     let latentDim: Int
     let dataShape: [Int]
