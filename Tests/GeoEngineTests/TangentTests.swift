@@ -1,0 +1,350 @@
+import Foundation
+import XCTest
+@testable import GeoEngine
+
+/// Parallel transport, holonomy and the exponential map against closed forms.
+final class TangentTests: XCTestCase {
+    override func setUp() { Cancellation.reset() }
+
+    /// A wiggly (non-geodesic) path on the sphere's chart.
+    private func wigglyPath(_ n: Int) -> Path {
+        Path(points: (0..<n).map { i in
+            let s = Double(i) / Double(n - 1)
+            return Vector([0.6 + 0.9 * s + 0.2 * sin(7 * s), -0.4 + 2.5 * s + 0.3 * cos(5 * s)])
+        }, solver: "test")
+    }
+
+    // MARK: Parallel transport
+
+    func testTransportPreservesMetricLengthOnSphere() throws {
+        for radius in [0.5, 1.0, 3.0] {
+            let g = try Sphere(radius: radius)
+            let path = wigglyPath(300)
+            let v = Vector([0.7, -1.3])
+            let r = try ParallelTransport.transport(v, along: path, on: g, recordAll: true)
+            let before = try metricLength(g, path.start!, v)
+            XCTAssertEqual(try metricLength(g, path.end!, r.vector), before, accuracy: 1e-10 * before)
+            XCTAssertEqual(r.dataVector.norm, before, accuracy: 1e-10 * before)
+            XCTAssertEqual(r.vectors.count, 300)
+            XCTAssertEqual(r.vectors[0].scalars[0], v[0], accuracy: 1e-12)
+            XCTAssertEqual(r.vectors[299], r.vector)
+            for i in stride(from: 0, to: 300, by: 37) {
+                XCTAssertEqual(try metricLength(g, path.points[i], r.vectors[i]), before, accuracy: 1e-10 * before)
+            }
+        }
+    }
+
+    func testTransportAlongMeridianIsExactAndAlongEquatorConverges() throws {
+        let g = try Sphere(radius: 2)
+        // Along a meridian (a geodesic) the east vector stays east: v_p scales by sin t0 / sin t1.
+        let meridian = try Path.line(from: Vector([0.5, 0.3]), to: Vector([1.2, 0.3]), points: 50)
+        let east = try ParallelTransport.transport(Vector([0, 1]), along: meridian, on: g).vector
+        XCTAssertEqual(east[0], 0, accuracy: 1e-12)
+        XCTAssertEqual(east[1], sin(0.5) / sin(1.2), accuracy: 1e-12)
+        let south = try ParallelTransport.transport(Vector([1, 0]), along: meridian, on: g).vector
+        XCTAssertEqual(south[0], 1, accuracy: 1e-12)
+        XCTAssertEqual(south[1], 0, accuracy: 1e-12)
+        // Along the equator (also a geodesic) every latent vector is unchanged in the limit; the
+        // discrete transport shrinks the east component by cos(step) before rescaling, an
+        // O(1/T) error.
+        var errors = [Double]()
+        for n in [40, 400, 4000] {
+            let equator = try Path.line(from: Vector([Double.pi / 2, 0]), to: Vector([Double.pi / 2, 2.5]), points: n)
+            let w = try ParallelTransport.transport(Vector([0.3, -0.8]), along: equator, on: g).vector
+            errors.append((w - Vector([0.3, -0.8])).norm)
+        }
+        XCTAssertLessThan(errors[2], 5e-4)
+        XCTAssertEqual(errors[1] / errors[2], 10, accuracy: 0.5)
+        // The polar variant has no such shrinkage: exact along the equator even with 5 points.
+        let coarse = try Path.line(from: Vector([Double.pi / 2, 0]), to: Vector([Double.pi / 2, 2.5]), points: 5)
+        let w = try ParallelTransport.transport(Vector([0.3, -0.8]), along: coarse, on: g, method: .polar).vector
+        XCTAssertLessThan((w - Vector([0.3, -0.8])).norm, 1e-12)
+        let eastPolar = try ParallelTransport.transport(Vector([0, 1]), along: meridian, on: g, method: .polar).vector
+        XCTAssertEqual(eastPolar[1], sin(0.5) / sin(1.2), accuracy: 1e-12)
+    }
+
+    func testTransportIsIdentityOnFlatManifolds() throws {
+        let plane = try Plane(dim: 3)
+        let path = Path(points: (0..<20).map { i in Vector([sin(Double(i)), Double(i) * 0.1, -Double(i * i) * 0.01]) }, solver: "test")
+        let v = Vector([1, -2, 0.5])
+        XCTAssertLessThan((try ParallelTransport.transport(v, along: path, on: plane).vector - v).norm, 1e-14)
+
+        // The Swiss roll is isometric to the plane: transport converges to the identity as the
+        // path is refined (the discrete projection transport is first order).
+        let roll = try SwissRoll()
+        let u = Vector([0.6, 0.8])
+        var errors = [Double]()
+        for n in [50, 500] {
+            let line = try Path.line(from: Vector([-3, 0]), to: Vector([4, 1]), points: n)
+            errors.append((try ParallelTransport.transport(u, along: line, on: roll).vector - u).norm)
+        }
+        XCTAssertLessThan(errors[1], 1e-3)
+        XCTAssertLessThan(errors[1], errors[0] / 5)
+        // The polar variant is exact on the roll (its tangent planes turn about the axis).
+        let line = try Path.line(from: Vector([-3, 0]), to: Vector([4, 1]), points: 20)
+        XCTAssertLessThan((try ParallelTransport.transport(u, along: line, on: roll, method: .polar).vector - u).norm, 1e-12)
+    }
+
+    func testTransportOfSeveralRowsMatchesSingleVectors() throws {
+        let g = try Torus(R: 3, r: 1)
+        let path = wigglyPath(100)
+        let rows = try Matrix(rowVectors: [Vector([1, 0]), Vector([0.2, 0.9]), Vector([0, 0])])
+        for method in ParallelTransport.Method.allCases {
+            let out = try ParallelTransport.transport(rows: rows, along: path, on: g, method: method)
+            for i in 0..<2 {
+                let single = try ParallelTransport.transport(rows.row(i), along: path, on: g, method: method).vector
+                XCTAssertLessThan((out.row(i) - single).norm, 1e-13)
+            }
+            XCTAssertEqual(out.row(2), Vector([0, 0]))
+        }
+    }
+
+    func testTransportRejectsBadInput() throws {
+        let g = try Sphere()
+        let path = wigglyPath(10)
+        assertTangentError(try ParallelTransport.transport(Vector([1, 2, 3]), along: path, on: g), contains: "latent_dim is 2, vector has 3")
+        assertTangentError(try ParallelTransport.transport(Vector([.nan, 0]), along: path, on: g), contains: "NaN")
+        assertTangentError(try ParallelTransport.transport(Vector([1, 0]), along: Path(points: [Vector([1, 1])], solver: "x"), on: g),
+                       contains: "at least 2 points")
+        let bad = Path(points: [Vector([1, 1]), Vector([1, 1, 1])], solver: "x")
+        assertTangentError(try ParallelTransport.transport(Vector([1, 0]), along: bad, on: g), contains: "path point 2 has 3")
+        // Through the pole the chart's metric is singular.
+        let pole = try Path.line(from: Vector([-0.5, 0]), to: Vector([0.5, 0]), points: 3)
+        assertTangentError(try ParallelTransport.transport(Vector([1, 0]), along: pole, on: g), contains: "singular")
+    }
+
+    // MARK: Holonomy
+
+    private func latitude(_ t: Double, points n: Int) -> Path {
+        Path(points: (0..<n).map { i in Vector([t, 2 * Double.pi * Double(i) / Double(n - 1)]) }, solver: "loop")
+    }
+
+    /// x wrapped into (-pi, pi].
+    private func wrap(_ x: Double) -> Double {
+        var y = x.truncatingRemainder(dividingBy: 2 * Double.pi)
+        if y > Double.pi { y -= 2 * Double.pi }
+        if y <= -Double.pi { y += 2 * Double.pi }
+        return y
+    }
+
+    func testSphereLatitudeHolonomy() throws {
+        for radius in [1.0, 2.5] {
+            let g = try Sphere(radius: radius)
+            for t in [Double.pi / 6, Double.pi / 4, 1.2, 2.0] {
+                let expected = wrap(2 * Double.pi * (1 - cos(t)))
+                for v in [Vector([1, 0]), Vector([0.3, 2])] {
+                    let h = try Holonomy.measure(v, around: latitude(t, points: 2000), on: g)
+                    XCTAssertTrue(h.signed)
+                    XCTAssertEqual(h.angle, expected, accuracy: 0.01 * abs(expected), "t = \(t), r = \(radius)")
+                    XCTAssertEqual(try metricLength(g, Vector([t, 0]), h.transported), try metricLength(g, Vector([t, 0]), v),
+                                   accuracy: 1e-10)
+                }
+            }
+        }
+        // The polar transport converges at second order: 200 points suffice for 1e-3.
+        for t in [Double.pi / 6, 1.2] {
+            let expected = wrap(2 * Double.pi * (1 - cos(t)))
+            let h = try Holonomy.measure(Vector([1, 0]), around: latitude(t, points: 200), on: try Sphere(), method: .polar)
+            XCTAssertEqual(h.angle, expected, accuracy: 1e-3 * abs(expected))
+        }
+        // Traversed backwards the sign flips.
+        let g = try Sphere()
+        let back = Path(points: latitude(Double.pi / 4, points: 2000).points.reversed(), solver: "loop")
+        let h = try Holonomy.measure(Vector([1, 0]), around: back, on: g)
+        XCTAssertEqual(h.angle, -2 * Double.pi * (1 - cos(Double.pi / 4)), accuracy: 0.01 * 1.84)
+    }
+
+    func testSaddleHolonomyIsTheIntegralOfCurvature() throws {
+        // Around the latent circle of radius rho at the origin, with K = -4 / w^2 and
+        // dA = sqrt(w) dx dy, w = 1 + 4 x^2 + 4 y^2: integral of K dA = -2 pi (1 - 1/sqrt(1 + 4 rho^2)).
+        let g = Saddle()
+        for rho in [0.1, 0.3] {
+            let n = 2000
+            let loop = Path(points: (0..<n).map { i in
+                let a = 2 * Double.pi * Double(i) / Double(n - 1)
+                return Vector([rho * cos(a), rho * sin(a)])
+            }, solver: "loop")
+            let h = try Holonomy.measure(Vector([0.5, 1]), around: loop, on: g)
+            let expected = -2 * Double.pi * (1 - 1 / (1 + 4 * rho * rho).squareRoot())
+            XCTAssertEqual(h.angle, expected, accuracy: 0.01 * abs(expected), "rho = \(rho)")
+        }
+    }
+
+    func testHolonomyOnFlatAndHigherDimensionalManifolds() throws {
+        let plane = try Plane(dim: 3)
+        let loop = Path(points: (0..<100).map { i in
+            let a = 2 * Double.pi * Double(i) / 99
+            return Vector([cos(a), sin(a), cos(2 * a) - 1])
+        }, solver: "loop")
+        let h = try Holonomy.measure(Vector([1, 2, 3]), around: loop, on: plane)
+        XCTAssertFalse(h.signed)
+        XCTAssertEqual(h.angle, 0, accuracy: 1e-7)
+        // A curved 3-manifold: unsigned angle in [0, pi], metric length preserved.
+        let mlp = DeepTanhMLP(latent: 3, hidden: 8, data: 6, seed: 5)
+        let loop3 = Path(points: (0..<400).map { i in
+            let a = 2 * Double.pi * Double(i) / 399
+            return Vector([0.5 * cos(a), 0.5 * sin(a), 0.1])
+        }, solver: "loop")
+        let v = Vector([0.2, -0.4, 1])
+        let h3 = try Holonomy.measure(v, around: loop3, on: mlp)
+        XCTAssertGreaterThanOrEqual(h3.angle, 0)
+        XCTAssertLessThanOrEqual(h3.angle, Double.pi)
+        XCTAssertEqual(try metricLength(mlp, loop3.start!, h3.transported), try metricLength(mlp, loop3.start!, v), accuracy: 1e-10)
+    }
+
+    func testHolonomyRejectsOpenLoopsAndZeroVectors() throws {
+        let g = try Sphere()
+        let open = try Path.line(from: Vector([1, 0]), to: Vector([1, 3]), points: 50)
+        assertTangentError(try Holonomy.measure(Vector([1, 0]), around: open, on: g), contains: "the loop is not closed")
+        assertTangentError(try Holonomy.measure(Vector([0, 0]), around: latitude(1, points: 50), on: g), contains: "nonzero vector")
+        assertTangentError(try Holonomy.measure(Vector([1, 0]), around: Path(points: [Vector([1, 0]), Vector([1, 0])], solver: "x"), on: g),
+                       contains: "at least 3 points")
+        assertTangentError(try Holonomy.measure(Vector([1, 0]), around: latitude(1, points: 50), on: g, closureTolerance: -1),
+                       contains: "closure tolerance")
+    }
+
+    // MARK: Exponential map
+
+    func testExpRK4FollowsGreatCircles() throws {
+        for radius in [1.0, 2.0] {
+            let g = try Sphere(radius: radius)
+            let z0 = Vector([1.1, 0.4])
+            for v in [Vector([0.3, 0.9]), Vector([-0.5, 0.2]), Vector([0.7, -1.1])] {
+                let r = try ExponentialMap.shoot(from: z0, velocity: v, on: g)
+                XCTAssertEqual(r.path.count, ExponentialMap.defaultSteps + 1)
+                XCTAssertEqual(r.path.solver, "exp-rk4")
+                let x0 = try g.decode(z0)
+                let jv = try g.jacobian(z0).apply(v)
+                let speed = jv.norm, e = jv / speed
+                // Arc length |v|_M along the great circle through x0 with direction e.
+                func expected(_ s: Double) -> Vector {
+                    x0 * cos(s * speed / radius) + e * (radius * sin(s * speed / radius))
+                }
+                XCTAssertLessThan((try g.decode(r.point) - expected(1)).norm, 1e-8, "r = \(radius), v = \(v)")
+                for i in stride(from: 0, through: 100, by: 10) {
+                    XCTAssertLessThan((try g.decode(r.path.points[i]) - expected(Double(i) / 100)).norm, 1e-8)
+                }
+                // The end velocity has the same metric speed.
+                XCTAssertEqual(try metricLength(g, r.point, r.velocity), speed, accuracy: 1e-8)
+            }
+        }
+    }
+
+    func testExpProjectionConvergesToTheGeodesic() throws {
+        let g = try Sphere()
+        let z0 = Vector([1.1, 0.4]), v = Vector([0.3, 0.9])
+        let exact = try g.decode(try ExponentialMap.shoot(from: z0, velocity: v, on: g, steps: 200).point)
+        var errors = [Double]()
+        for n in [100, 1000] {
+            let r = try ExponentialMap.shoot(from: z0, velocity: v, on: g, steps: n, method: .projection)
+            XCTAssertEqual(r.path.solver, "exp-projection")
+            XCTAssertEqual(r.path.count, n + 1)
+            errors.append((try g.decode(r.point) - exact).norm)
+            // Step-and-project keeps the data-space speed exactly.
+            XCTAssertEqual(try metricLength(g, r.point, r.velocity), try metricLength(g, z0, v), accuracy: 1e-10)
+        }
+        XCTAssertLessThan(errors[1], 5e-3)
+        XCTAssertLessThan(errors[1], errors[0] / 5)   // first order
+    }
+
+    func testExpOnFlatManifoldsIsAStraightLine() throws {
+        let plane = try Plane(dim: 4)
+        let z = Vector([1, 2, 3, 4]), v = Vector([-1, 0.5, 2, 0])
+        for method in ExponentialMap.Method.allCases {
+            let r = try ExponentialMap.shoot(from: z, velocity: v, on: plane, steps: 7, method: method)
+            XCTAssertLessThan((r.point - (z + v)).norm, 1e-13)
+        }
+        let roll = try SwissRoll()
+        let r = try ExponentialMap.shoot(from: Vector([-2, 0.5]), velocity: Vector([5, -1]), on: roll)
+        XCTAssertLessThan((r.point - Vector([3, -0.5])).norm, 1e-8)
+        // v = 0 stays put.
+        let still = try ExponentialMap.shoot(from: z, velocity: Vector(zeros: 4), on: plane, steps: 3)
+        XCTAssertEqual(still.point, z)
+    }
+
+    func testExpOnTorusConservesSpeedAndClairaut() throws {
+        let g = try Torus(R: 2, r: 0.7)
+        let z0 = Vector([0.4, 0.1]), v = Vector([1.5, 0.8])
+        let r = try ExponentialMap.shoot(from: z0, velocity: v, on: g, steps: 200)
+        // Clairaut: (R + r cos t)^2 p' is constant along a geodesic of a surface of revolution.
+        func clairaut(_ z: Vector, _ w: Vector) -> Double { pow(2 + 0.7 * cos(z[0]), 2) * w[1] }
+        XCTAssertEqual(clairaut(r.point, r.velocity), clairaut(z0, v), accuracy: 1e-9)
+        XCTAssertEqual(try metricLength(g, r.point, r.velocity), try metricLength(g, z0, v), accuracy: 1e-9)
+        // RK4 converges at fourth order: halving the step cuts the error ~16x.
+        let reference = try ExponentialMap.shoot(from: z0, velocity: v, on: g, steps: 800).point
+        let coarse = try ExponentialMap.shoot(from: z0, velocity: v, on: g, steps: 40).point
+        let medium = try ExponentialMap.shoot(from: z0, velocity: v, on: g, steps: 80).point
+        let e1 = (coarse - reference).norm, e2 = (medium - reference).norm
+        XCTAssertGreaterThan(e1 / e2, 12)
+        XCTAssertLessThan(e2, 1e-9)
+    }
+
+    func testExpOnTanhNetwork() throws {
+        let g = DeepTanhMLP(latent: 3, hidden: 10, data: 7, seed: 11)
+        try assertDerivativesMatchFiniteDifferences(g, at: Vector([0.2, -0.3, 0.5]))
+        // (A much longer shot runs off into the saturated region where the metric degenerates.)
+        let z0 = Vector([0.1, 0.2, -0.3]), v = Vector([0.2, -0.12, 0.15])
+        let fine = try ExponentialMap.shoot(from: z0, velocity: v, on: g, steps: 800)
+        // Fourth-order convergence of RK4.
+        let e25 = (try ExponentialMap.shoot(from: z0, velocity: v, on: g, steps: 25).point - fine.point).norm
+        let e50 = (try ExponentialMap.shoot(from: z0, velocity: v, on: g, steps: 50).point - fine.point).norm
+        XCTAssertGreaterThan(e25 / e50, 12)
+        let r = try ExponentialMap.shoot(from: z0, velocity: v, on: g)
+        XCTAssertLessThan((r.point - fine.point).norm, 1e-9)
+        let speed = try metricLength(g, z0, v)
+        XCTAssertEqual(try metricLength(g, r.point, r.velocity), speed, accuracy: 1e-9)
+        // The discrete path's data-space length equals the speed |v|_M (to O(h^2)).
+        XCTAssertEqual(try fine.path.length(on: g), speed, accuracy: 1e-8)
+        // Projection shooting converges to the same point at first order.
+        let p1 = (try ExponentialMap.shoot(from: z0, velocity: v, on: g, steps: 100, method: .projection).point - fine.point).norm
+        let p2 = (try ExponentialMap.shoot(from: z0, velocity: v, on: g, steps: 1000, method: .projection).point - fine.point).norm
+        XCTAssertLessThan(p2, 2e-4)
+        XCTAssertEqual(p1 / p2, 10, accuracy: 1.5)
+        // The velocity transported along the geodesic is the geodesic's own velocity: O(1/T)
+        // for the paper's projection, O(1/T^2) for the polar variant.
+        let path100 = try ExponentialMap.shoot(from: z0, velocity: v, on: g, steps: 100)
+        let path400 = try ExponentialMap.shoot(from: z0, velocity: v, on: g, steps: 400)
+        func transportError(_ p: ExponentialMap.Result, _ m: ParallelTransport.Method) throws -> Double {
+            (try ParallelTransport.transport(v, along: p.path, on: g, method: m).vector - p.velocity).norm
+        }
+        XCTAssertLessThan(try transportError(path400, .projection), 1e-3 * v.norm)
+        XCTAssertEqual(try transportError(path100, .projection) / transportError(path400, .projection), 4, accuracy: 0.5)
+        XCTAssertLessThan(try transportError(path400, .polar), 1e-7 * v.norm)
+        XCTAssertEqual(try transportError(path100, .polar) / transportError(path400, .polar), 16, accuracy: 2)
+    }
+
+    func testExpRejectsBadInputAndCanBeInterrupted() throws {
+        let g = try Sphere()
+        assertTangentError(try ExponentialMap.shoot(from: Vector([1]), velocity: Vector([1, 0]), on: g), contains: "latent_dim is 2, point has 1")
+        assertTangentError(try ExponentialMap.shoot(from: Vector([1, 0]), velocity: Vector([1, 0, 0]), on: g), contains: "velocity has 3")
+        assertTangentError(try ExponentialMap.shoot(from: Vector([1, 0]), velocity: Vector([.nan, 0]), on: g), contains: "NaN")
+        assertTangentError(try ExponentialMap.shoot(from: Vector([1, 0]), velocity: Vector([1, 0]), on: g, steps: 0), contains: "at least 1 step")
+        for method in ExponentialMap.Method.allCases {
+            // A request from another thread (as the REPL's SIGINT handler makes) stops a run of
+            // ten million steps long before it could finish.
+            Cancellation.reset()
+            DispatchQueue.global().asyncAfter(deadline: .now() + 0.05) { Cancellation.request() }
+            let started = Date()
+            XCTAssertThrowsError(try ExponentialMap.shoot(from: Vector([1, 0]), velocity: Vector([0.1, 0.2]), on: g,
+                                                          steps: 10_000_000, method: method)) {
+                XCTAssertEqual($0 as? GeoError, .interrupted)
+            }
+            XCTAssertLessThan(Date().timeIntervalSince(started), 5)
+        }
+        // Shooting through the pole meets the chart's singular metric.
+        assertTangentError(try ExponentialMap.shoot(from: Vector([0.5, 0]), velocity: Vector([-1, 0]), on: g, steps: 2), contains: "singular")
+    }
+}
+
+/// Asserts that `expression` throws a GeoError whose description contains `text`.
+func assertTangentError<T>(_ expression: @autoclosure () throws -> T, contains text: String,
+                       file: StaticString = #filePath, line: UInt = #line) {
+    do {
+        _ = try expression()
+        XCTFail("expected an error containing '\(text)'", file: file, line: line)
+    } catch let error as GeoError {
+        XCTAssertTrue(error.description.contains(text), "'\(error.description)' does not contain '\(text)'", file: file, line: line)
+    } catch {
+        XCTFail("unexpected error \(error)", file: file, line: line)
+    }
+}
