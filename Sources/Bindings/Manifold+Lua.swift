@@ -80,6 +80,9 @@ enum ManifoldLua {
             _ = try Options(call, 1, allowed: [])
             return call.push(surface(Saddle(), "saddle"), as: type)
         },
+        Binding("load") { call in
+            call.push(try ModelFile.load(path: try call.string(1)), as: type)
+        },
         Binding("swissroll") { call in
             let o = try Options(call, 1, allowed: ["a", "theta0"])
             let g = try SwissRoll(a: try o.positive("a") ?? 1, theta0: try o.finite("theta0") ?? 2 * Double.pi)

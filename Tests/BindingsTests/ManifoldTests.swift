@@ -57,3 +57,21 @@ final class ManifoldTests: LuaTestCase {
         assertError("geo.line(nil, geo.vec{1, 2}, geo.vec{1, 2})", "bad argument #1 to 'line' (geo.Manifold expected, got nil)")
     }
 }
+
+final class ModelLoadingTests: LuaTestCase {
+    /// The model file exported from PyTorch by scripts/export_torch_example.py.
+    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/torch/torch_example.safetensors").path
+
+    func testLoadFromLua() {
+        lua.run("m = geo.load('\(Self.fixture)')")
+        XCTAssertEqual(eval("m.name, m.latent_dim, m.data_dim, table.concat(m.data_shape, 'x'), m.has_encoder"),
+                       ["torch-example", "4", "1024", "1x32x32", "true"])
+        XCTAssertEqual(eval("#m:decode(geo.vec{0, 0, 0, 0}), #m:encode(m:decode(geo.vec{0, 0, 0, 0}))"), ["1024", "4"])
+        XCTAssertEqual(eval("m:jacobian(geo.vec{0, 0, 0, 0}):rows(), m:metric(geo.zeros(4)):cols()"), ["1024", "4"])
+        assertError("m:decode(geo.vec{1, 2, 3})", "dimension mismatch: latent_dim is 4, vector has 3")
+        assertError("m:encode(geo.vec{1, 2, 3})", "dimension mismatch: data_dim is 1024, vector has 3")
+        assertError("geo.load('/nonexistent/model.safetensors')", "cannot open '/nonexistent/model.safetensors': No such file or directory")
+        assertError("geo.load()", "bad argument #1 to 'load' (string expected, got no value)")
+    }
+}

@@ -102,7 +102,7 @@ final class ModelFileTests: XCTestCase {
         let m = try ModelFile.load(path: path)
         XCTAssertEqual(m.name, "mlp")
         XCTAssertTrue(errorMessage { try ModelFile.load(path: dir.appendingPathComponent("missing.safetensors").path) }
-            .hasPrefix("cannot read '\(dir.path)/missing.safetensors'"))
+            .hasPrefix("cannot open '\(dir.path)/missing.safetensors'"))
         // Without georepl.name the file name is used.
         let unnamed = try SafeTensors.read(path: path)
         var meta = unnamed.metadata

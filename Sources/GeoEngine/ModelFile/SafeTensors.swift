@@ -216,13 +216,9 @@ public enum SafeTensors {
     withUnsafeBytes(of: &x) { out.append(contentsOf: $0) }
 }
 
-/// The bytes of a file, or `GeoError.io` naming it.
+/// The bytes of a file, or `GeoError.io` naming it and the operating system's reason.
 func readFile(_ path: String) throws -> Data {
-    do {
-        return try Data(contentsOf: URL(fileURLWithPath: path))
-    } catch {
-        throw GeoError.io("cannot read '\(path)': \(error.localizedDescription)")
-    }
+    Data(try FileBytes.read(path))
 }
 
 /// Writes bytes atomically to a file, or throws `GeoError.io` naming it.
