@@ -52,6 +52,8 @@ enum Messages {
     static func torusRadii(R: Double, r: Double) -> String {
         "the tube radius r must be smaller than R, got R = \(formatNumber(R)), r = \(formatNumber(r))"
     }
+    static let sweepTooFewPoints = "option 'points' must hold at least 1 point (2 for measure \"ratio\")"
+    static func samplerResult(got: String) -> String { "sampler must return a geo.Vector, got \(got)" }
     static let noImages = "no images to save"
     static func freed(_ type: String) -> String { "attempt to use a freed \(type)" }
     static func internalError(_ what: String) -> String { "internal error: \(what)" }
