@@ -15,7 +15,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // The geometry engine: pure Swift, knows nothing of Lua.
-        .target(name: "GeoEngine", dependencies: ["CBLAS", "CPNG", "CZlib"]),
+        .target(name: "GeoEngine", dependencies: ["CBLAS", "CPNG", "CZlib"],
+                resources: [.copy("Resources/Models")]),
         // The only code that touches lua_State: the `geo` module.
         .target(name: "Bindings", dependencies: ["GeoEngine", "CLua"]),
         // The executable: REPL and script runner.

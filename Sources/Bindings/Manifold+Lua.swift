@@ -61,6 +61,11 @@ enum ManifoldLua {
         Manifold(name: name, description: g.description, generator: g)
     }
 
+    static let modelsToString = Binding("__tostring") { call in
+        call.push(ModelCatalog.entries.map { "\($0.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \($0.summary)" }
+            .joined(separator: "\n"))
+    }
+
     static let constructors: [Binding] = [
         Binding("sphere") { call in
             let o = try Options(call, 1, allowed: ["radius"])
@@ -82,6 +87,24 @@ enum ManifoldLua {
         },
         Binding("load") { call in
             call.push(try ModelFile.load(path: try call.string(1)), as: type)
+        },
+        Binding("model") { call in
+            let name = call.isNoneOrNil(1) ? nil : try call.string(1)
+            return call.push(try ModelCatalog.load(name), as: type)
+        },
+        Binding("models") { call in
+            lua_createtable(call.L, Int32(ModelCatalog.entries.count), 0)
+            for (i, e) in ModelCatalog.entries.enumerated() {
+                lua_createtable(call.L, 0, 2)
+                call.setField("name") { call.push(e.name) }
+                call.setField("summary") { call.push(e.summary) }
+                lua_rawseti(call.L, -2, lua_Integer(i + 1))
+            }
+            // Printed (e.g. at the REPL) it lists the models one line each.
+            lua_createtable(call.L, 0, 1)
+            call.setField("__tostring") { modelsToString.push(call.L) }
+            lua_setmetatable(call.L, -2)
+            return 1
         },
         Binding("swissroll") { call in
             let o = try Options(call, 1, allowed: ["a", "theta0"])
