@@ -6,6 +6,10 @@ import GeoEngine
 ///     ds[i] (a geo.Vector of 784 values in [0,1])  #ds  ds:label(i) (0..9)  ds:class(i)
 ///     ds.name  ds.split  ds.data_shape  ds.classes
 ///     geo.save_png(file, images [, {cols=, shape=, scale=, separator=}])
+///     geo.latent_map(m, file [, {paths={...}, range=3, resolution=128, width=512, log=true,
+///                    colormap="viridis"|"magma"|"gray"}])
+/// latent_map draws sqrt det M(z) over [-range, range]^2 of a 2-d latent space (log colour
+/// scale by default) with the given paths (geo.Path or tables of geo.Vector) on top.
 /// `images` is a geo.Vector, a table of them (e.g. p:decode()), or a geo.Path (decoded on its
 /// manifold). The image shape comes from `shape`, else the path's manifold, else a square.
 enum DataLua {
@@ -74,12 +78,55 @@ enum DataLua {
         return (vs, nil)
     }
 
+    /// The `paths` option of latent_map: a table of geo.Path (or of tables of 2-d geo.Vectors).
+    static func latentPaths(_ call: LuaCall, _ o: Options, _ position: Int32) throws -> [[SIMD2<Double>]] {
+        guard o.pushRaw("paths") else { return [] }
+        defer { geo_pop(call.L, 1) }
+        guard lua_type(call.L, -1) == LUA_TTABLE else {
+            throw call.argumentError(position, Messages.optionType("paths", "a table of geo.Path", got: call.typeName(-1)))
+        }
+        return try call.sequence(-1) { k -> [SIMD2<Double>] in
+            let points: [Vector]
+            if let p = PathLua.type.value(call.L, -1) { points = p.path.points }
+            else if lua_type(call.L, -1) == LUA_TTABLE {
+                points = try call.sequence(-1) { j -> Vector in
+                    guard let v = VectorLua.type.value(call.L, -1) else {
+                        throw call.argumentError(position, Messages.entryType(j, "geo.Vector", got: call.typeName(-1)))
+                    }
+                    return v
+                }
+            } else {
+                throw call.argumentError(position, Messages.entryType(k, "geo.Path", got: call.typeName(-1)))
+            }
+            return try points.map { v in
+                guard v.count == 2 else { throw GeoError.dimensionMismatch("latent_dim is 2, path \(k) has points of \(v.count)") }
+                return SIMD2(v[0], v[1])
+            }
+        }
+    }
+
     static let constructors: [Binding] = [
         Binding("dataset") { call in
             let name = try call.string(1)
             let o = try Options(call, 2, allowed: ["split"])
             let split = try o.choice("split", ["train", "test"]) ?? "train"
             return call.push(try DatasetCatalog.load(name, split: split), as: datasetType)
+        },
+        Binding("latent_map") { call in
+            let m = try call.value(1, ManifoldLua.type)
+            let file = try call.string(2)
+            let o = try Options(call, 3, allowed: ["paths", "range", "resolution", "width", "log", "colormap", "progress"])
+            let r = try o.positive("range") ?? 3
+            let box = try LatentBox(-r, r)
+            let n = try o.integer("resolution", in: 2...2048) ?? 128
+            var options = HeatMapOptions(width: try o.integer("width", in: 16...8192) ?? 512, logScale: try o.boolean("log") ?? true)
+            if let cm = try o.choice("colormap", ColorMap.builtIn.map(\.name)) { options.colorMap = try ColorMap.named(cm) }
+            let paths = try latentPaths(call, o, 3)
+            let bar = ProgressBar("latent map", requested: try o.boolean("progress"))
+            defer { bar.finish() }
+            let values = try LatentMap.volumes(on: m.generator, box: box, rows: n, cols: n, progress: bar.handler)
+            try HeatMap(values: values, box: box, paths: paths).write(to: file, options: options)
+            return 0
         },
         Binding("save_png") { call in
             let file = try call.string(1)

@@ -40,4 +40,19 @@ final class DataTests: LuaTestCase {
         assertError("geo.save_png('/nonexistent/dir/x.png', a)", "cannot create '/nonexistent/dir/x.png': No such file or directory")
         assertError("geo.save_png('\(path)', a, {cols = 0})", "bad argument #3 to 'save_png' (option 'cols' must be an integer from 1 to 10000, got 0)")
     }
+
+    func testLatentMap() throws {
+        let path = NSTemporaryDirectory() + "/georepl-latent-\(getpid()).png"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertNil(lua.run("s = geo.saddle{} geo.latent_map(s, '\(path)', {paths = {geo.line(s, geo.vec{-2, -2}, geo.vec{2, 1}), {geo.vec{0, 0}, geo.vec{1, 1}}}, resolution = 16, width = 64})"))
+        let img = try PNG.read(path)
+        XCTAssertEqual(img.width, 64); XCTAssertEqual(img.height, 64); XCTAssertEqual(img.channels, 3)
+        // The volume sqrt(1 + 4x^2 + 4y^2) is smallest at the centre: darkest (viridis) there.
+        let centre = img.pixel(x: 31, y: 31)!, corner = img.pixel(x: 1, y: 1)!
+        XCTAssertLessThan(centre.reduce(0) { $0 + Int($1) }, corner.reduce(0) { $0 + Int($1) })
+        assertError("geo.latent_map(geo.plane{dim = 3}, '\(path)')", "a latent map needs a manifold with latent_dim 2, got 3")
+        assertError("geo.latent_map(s, '\(path)', {paths = {3}})", "bad argument #3 to 'latent_map' (entry 1 is a number, geo.Path expected)")
+        assertError("geo.latent_map(s, '\(path)', {range = 0})", "bad argument #3 to 'latent_map' (option 'range' must be a positive number, got 0)")
+        assertError("geo.latent_map(s, '\(path)', {paths = {{geo.vec{1, 2, 3}}}})", "dimension mismatch: latent_dim is 2, path 1 has points of 3")
+    }
 }
