@@ -6,7 +6,7 @@ import Foundation
 ///
 ///     m <- beta1 m + (1 - beta1) g
 ///     v <- beta2 v + (1 - beta2) g^2
-///     p <- p - lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
+///     p <- p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 ///
 /// Defaults: lr 1e-3, beta1 0.9, beta2 0.999, eps 1e-8. The moments m and v are kept per
 /// parameter tensor (index i of the arrays passed to `step`) and start at zero; the first call
@@ -53,19 +53,27 @@ public struct Adam {
             }
         }
         steps += 1
+        // PyTorch's arrangement: step = lr / (1 - beta1^t), denominator sqrt(v) / sqrt(1 - beta2^t) + eps.
         let t = Double(steps)
-        let c1 = 1 - Foundation.pow(beta1, t), c2 = 1 - Foundation.pow(beta2, t)
-        let (b1, b2, lr, eps) = (beta1, beta2, learningRate, epsilon)
+        let stepSize = learningRate / (1 - Foundation.pow(beta1, t))
+        let invSqrtC2 = 1 / (1 - Foundation.pow(beta2, t)).squareRoot()
+        let (b1, b2, eps) = (beta1, beta2, epsilon)
         for i in parameters.indices {
             parameters[i].scalars.withUnsafeMutableBufferPointer { p in
                 gradients[i].scalars.withUnsafeBufferPointer { g in
                     m[i].withUnsafeMutableBufferPointer { mi in
                         v[i].withUnsafeMutableBufferPointer { vi in
-                            for j in 0..<p.count {
-                                let gj = g[j]
-                                mi[j] = b1 * mi[j] + (1 - b1) * gj
-                                vi[j] = b2 * vi[j] + (1 - b2) * gj * gj
-                                p[j] -= lr * (mi[j] / c1) / ((vi[j] / c2).squareRoot() + eps)
+                            let n = p.count
+                            guard let p = p.baseAddress, let g = g.baseAddress,
+                                  let mi = mi.baseAddress, let vi = vi.baseAddress else { return }
+                            // Elementwise and split into disjoint ranges: the result does not depend on threads.
+                            Parallel.forRanges(n, costPerItem: 16) { r in
+                                for j in r {
+                                    let gj = g[j]
+                                    let mj = b1 * mi[j] + (1 - b1) * gj, vj = b2 * vi[j] + (1 - b2) * gj * gj
+                                    mi[j] = mj; vi[j] = vj
+                                    p[j] -= stepSize * mj / (vj.squareRoot() * invSqrtC2 + eps)
+                                }
                             }
                         }
                     }
