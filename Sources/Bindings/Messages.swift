@@ -56,5 +56,23 @@ enum Messages {
     static func samplerResult(got: String) -> String { "sampler must return a geo.Vector, got \(got)" }
     static let noImages = "no images to save"
     static func freed(_ type: String) -> String { "attempt to use a freed \(type)" }
+
+    // Training.
+    static func optionRequired(_ key: String, _ expected: String) -> String {
+        "option '\(key)' is required (\(expected))"
+    }
+    static let sigmaNeedsGaussian = "option 'sigma' needs likelihood = \"gaussian\""
+    static func subsetTooLarge(_ n: Int, _ count: Int) -> String {
+        "option 'subset' must be at most the data set's \(count) images, got \(n)"
+    }
+    static func outDirectoryMissing(_ path: String, _ dir: String) -> String {
+        "option 'out': cannot write '\(path)': directory '\(dir)' does not exist"
+    }
+    static func outDirectoryNotWritable(_ path: String, _ dir: String) -> String {
+        "option 'out': cannot write '\(path)': directory '\(dir)' is not writable"
+    }
+    static func hiddenEntry(_ index: Int, max: Int, got: String) -> String {
+        "option 'hidden': entry \(index) must be an integer from 1 to \(max), got \(got)"
+    }
     static func internalError(_ what: String) -> String { "internal error: \(what)" }
 }

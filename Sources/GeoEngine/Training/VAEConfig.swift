@@ -1,0 +1,114 @@
+/// The settings of a VAE and its training run (see `VAE`, `VAETrainer`).
+///
+/// Defaults: latent 16, architecture .mlp with hidden [512, 256] (.conv: channels [32, 64]),
+/// activation silu, epochs 10, batch size 128, learning rate 1e-3 (Adam), seed 0, likelihood
+/// .bernoulli, the whole training set (subset nil).
+///
+/// The default activation is smooth (SiLU, x * sigmoid(x)) on purpose: with ReLU the decoder is
+/// piecewise linear, its second derivatives vanish almost everywhere and every curvature georepl
+/// measures would be trivially zero.
+public struct VAEConfig: Equatable {
+    /// The shape of the encoder and decoder networks.
+    public enum Architecture: String, Equatable, CaseIterable {
+        /// Fully connected: encoder D -> h1 -> ... -> hk -> 2*latent, decoder
+        /// latent -> hk -> ... -> h1 -> D, the activation after every hidden layer.
+        case mlp
+        /// DCGAN-like, for images [C, H, W] with H and W divisible by 4, hidden = channels [c1, c2]:
+        /// encoder conv2d(C->c1, 4x4, stride 2, pad 1) -> act -> conv2d(c1->c2, 4x4, stride 2, pad 1)
+        /// -> act -> flatten -> linear(c2*H/4*W/4 -> 2*latent); decoder linear(latent -> c2*H/4*W/4)
+        /// -> act -> reshape [c2, H/4, W/4] -> conv_transpose2d(c2->c1, 4x4, stride 2, pad 1) -> act
+        /// -> conv_transpose2d(c1->C, 4x4, stride 2, pad 1) (-> sigmoid in the exported model).
+        case conv
+    }
+
+    /// The decoder's observation model p(x | z), with decoder output l (pre-sigmoid logits) and
+    /// y = sigmoid(l) in [0, 1]:
+    public enum Likelihood: Equatable {
+        /// -log p(x | z) = sum_j softplus(l_j) - x_j l_j, the binary cross-entropy of x in [0, 1]
+        /// against y, computed stably from the logits.
+        case bernoulli
+        /// -log p(x | z) = sum_j (x_j - y_j)^2 / (2 sigma^2) + D (log sigma + log(2 pi) / 2).
+        case gaussian(sigma: Double)
+    }
+
+    /// d, the latent dimension.
+    public var latent: Int = 16
+    public var architecture: Architecture = .mlp
+    /// Hidden layer widths (.mlp, outermost first) or the two channel counts (.conv); nil: the
+    /// architecture's default (`defaultHidden`).
+    public var hidden: [Int]? = nil
+    /// The nonlinearity after every hidden layer of both networks.
+    public var activation: Activation = .silu
+    /// Passes over the training data.
+    public var epochs: Int = 10
+    /// Images per minibatch (the last batch of an epoch may be smaller).
+    public var batchSize: Int = 128
+    /// Adam's learning rate.
+    public var learningRate: Double = 1e-3
+    /// Seeds the weight initialisation, the shuffling and the reparameterisation noise.
+    public var seed: UInt64 = 0
+    public var likelihood: Likelihood = .bernoulli
+    /// Train on the first `subset` images only (nil: all).
+    public var subset: Int? = nil
+
+    public init(latent: Int = 16, architecture: Architecture = .mlp, hidden: [Int]? = nil,
+                activation: Activation = .silu, epochs: Int = 10, batchSize: Int = 128,
+                learningRate: Double = 1e-3, seed: UInt64 = 0, likelihood: Likelihood = .bernoulli,
+                subset: Int? = nil) {
+        self.latent = latent; self.architecture = architecture; self.hidden = hidden
+        self.activation = activation; self.epochs = epochs; self.batchSize = batchSize
+        self.learningRate = learningRate; self.seed = seed; self.likelihood = likelihood
+        self.subset = subset
+    }
+
+    /// The default hidden sizes: [512, 256] for .mlp, channels [32, 64] for .conv.
+    public static func defaultHidden(_ architecture: Architecture) -> [Int] {
+        architecture == .mlp ? [512, 256] : [32, 64]
+    }
+
+    /// `hidden`, or the architecture's default.
+    public var hiddenSizes: [Int] { hidden ?? VAEConfig.defaultHidden(architecture) }
+
+    /// Limits that keep a mistyped setting from asking for absurd amounts of memory or time.
+    public static let maxLatent = 4096
+    public static let maxWidth = 1 << 16
+    public static let maxHiddenLayers = 16
+    public static let maxEpochs = 1_000_000
+    public static let maxBatchSize = 1 << 16
+
+    /// Checks every setting; `GeoError.invalidArgument` names the first bad one.
+    public func validate() throws {
+        guard (1...VAEConfig.maxLatent).contains(latent) else {
+            throw GeoError.invalidArgument("latent must be an integer from 1 to \(VAEConfig.maxLatent), got \(latent)")
+        }
+        let h = hiddenSizes
+        switch architecture {
+        case .mlp:
+            guard h.count <= VAEConfig.maxHiddenLayers else {
+                throw GeoError.invalidArgument("hidden has \(h.count) layers, at most \(VAEConfig.maxHiddenLayers) are allowed")
+            }
+        case .conv:
+            guard h.count == 2 else {
+                throw GeoError.invalidArgument("the conv architecture needs hidden = two channel counts {c1, c2}, got \(h.count) entries")
+            }
+        }
+        if let bad = h.first(where: { !(1...VAEConfig.maxWidth).contains($0) }) {
+            throw GeoError.invalidArgument("hidden sizes must be integers from 1 to \(VAEConfig.maxWidth), got \(bad)")
+        }
+        guard (1...VAEConfig.maxEpochs).contains(epochs) else {
+            throw GeoError.invalidArgument("epochs must be an integer from 1 to \(VAEConfig.maxEpochs), got \(epochs)")
+        }
+        guard (1...VAEConfig.maxBatchSize).contains(batchSize) else {
+            throw GeoError.invalidArgument("batch must be an integer from 1 to \(VAEConfig.maxBatchSize), got \(batchSize)")
+        }
+        guard learningRate > 0, learningRate.isFinite else {
+            throw GeoError.invalidArgument("lr must be a positive number, got \(formatNumber(learningRate))")
+        }
+        if case .gaussian(let sigma) = likelihood, !(sigma > 0 && sigma.isFinite) {
+            throw GeoError.invalidArgument("sigma must be a positive number, got \(formatNumber(sigma))")
+        }
+        if let s = subset, s < 1 {
+            throw GeoError.invalidArgument("subset must be a positive integer, got \(s)")
+        }
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+
+/// Trains a `VAE` on a `TrainingSet` with Adam on minibatches, as `VAEConfig` says:
+///
+///     var config = VAEConfig(latent: 16, epochs: 20, seed: 1)
+///     let result = try VAETrainer.train(config, on: try FashionMNIST.load(split: .train))
+///     try result.write(to: "fashion-vae.safetensors", name: "fashion-vae")
+///
+/// Each epoch visits the training images (the first `subset` of them, or all) in a fresh
+/// random order, in batches of `batchSize` (the last one may be smaller); each batch takes one
+/// Adam step on the batch mean of the negative ELBO (`VAE.evaluate`), with one reparameterisation
+/// sample per image. The epoch's loss is the mean over its images of the loss each had when its
+/// batch was evaluated (before the step), as PyTorch's VAE example reports it.
+///
+/// Determinism: the weights are drawn from a SeededRandom seeded with `seed`, the shuffling and
+/// the noise from two more streams derived from it, and every reduction runs in a fixed order,
+/// so a seed gives bit-identical models on one machine.
+///
+/// Progress is reported after every batch (completed = batches so far, total = epochs *
+/// batches per epoch, detail "epoch e/E  loss L"), `Cancellation` is checked before every batch
+/// (`GeoError.interrupted`), and `onEpoch` gets each epoch's report. A non-finite loss stops the
+/// run with `GeoError.numerical`.
+public enum VAETrainer {
+    /// Trains a fresh VAE; see the type's documentation. Errors: `GeoError.invalidArgument` for a
+    /// bad config, an empty data set or a subset larger than it; `.numerical` when training
+    /// diverges; `.interrupted`; data set errors as the data set throws them.
+    public static func train(_ config: VAEConfig, on data: TrainingSet, progress: ProgressHandler? = nil,
+                             onEpoch: ((VAEEpochReport) -> Void)? = nil) throws -> VAETrainingResult {
+        try config.validate()
+        guard data.count > 0 else { throw GeoError.invalidArgument("the training set is empty") }
+        if let s = config.subset, s > data.count {
+            throw GeoError.invalidArgument("subset \(s) is larger than the training set (\(data.count) images)")
+        }
+        let count = config.subset ?? data.count
+        let vae = try VAE(config: config, dataShape: data.dataShape)
+        var adam = try Adam(learningRate: config.learningRate)
+        var shuffling = SeededRandom(seed: config.seed ^ shuffleStream)
+        var noise = SeededRandom(seed: config.seed ^ noiseStream)
+        var params = vae.parameters
+        var order = Array(0..<count)
+        let batchSize = config.batchSize, d = vae.latentDim
+        let batches = (count + batchSize - 1) / batchSize
+        let total = config.epochs * batches
+        var history: [VAEEpochReport] = []
+        let clock = ContinuousClock(), start = clock.now
+        try Cancellation.check()
+
+        for epoch in 1...config.epochs {
+            let epochStart = clock.now
+            shuffle(&order, &shuffling)
+            var sums = (loss: 0.0, reconstruction: 0.0, kl: 0.0)
+            for b in 0..<batches {
+                try Cancellation.check()
+                let indices = Array(order[(b * batchSize)..<min(count, (b + 1) * batchSize)])
+                let x = try data.batch(indices)
+                var eps = Matrix(rows: indices.count, cols: d)
+                for k in eps.scalars.indices { eps.scalars[k] = noise.normal() }
+                let ev = try vae.evaluate(x, noise: eps)
+                guard ev.loss.isFinite else {
+                    throw GeoError.numerical("VAE training diverged in epoch \(epoch), batch \(b + 1): the loss is \(formatNumber(ev.loss)) (try a smaller lr)")
+                }
+                let w = Double(indices.count)
+                sums.loss += ev.loss * w; sums.reconstruction += ev.reconstruction * w; sums.kl += ev.kl * w
+                try adam.step(&params, gradients: ev.gradients)
+                try vae.setParameters(params)
+                if let report = progress {
+                    let running = sums.loss / Double(min(count, (b + 1) * batchSize))
+                    report(ProgressReport(completed: (epoch - 1) * batches + b + 1, total: total,
+                                          detail: "epoch \(epoch)/\(config.epochs)  loss \(String(format: "%.2f", running))"))
+                }
+            }
+            let seconds = elapsed(clock.now - epochStart)
+            let r = VAEEpochReport(epoch: epoch, loss: sums.loss / Double(count),
+                                   reconstruction: sums.reconstruction / Double(count), kl: sums.kl / Double(count),
+                                   seconds: seconds, imagesPerSecond: seconds > 0 ? Double(count) / seconds : 0)
+            history.append(r)
+            onEpoch?(r)
+        }
+        return VAETrainingResult(vae: vae, config: config, history: history, seconds: elapsed(clock.now - start),
+                                 images: count, trainingSetDescription: data.trainingSetDescription)
+    }
+
+    /// Seeds of the shuffling and noise streams: the seed XOR these ("SHUFFLE", "NOISE").
+    static let shuffleStream: UInt64 = 0x5348_5546_464C_4500
+    static let noiseStream: UInt64 = 0x004E_4F49_5345_0000
+
+    /// Fisher–Yates shuffle with uniform draws from `rng` (the same order on every platform).
+    static func shuffle(_ a: inout [Int], _ rng: inout SeededRandom) {
+        var i = a.count - 1
+        while i > 0 {
+            let j = min(i, Int(rng.uniform() * Double(i + 1)))
+            a.swapAt(i, j)
+            i -= 1
+        }
+    }
+
+    static func elapsed(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+}
+
+/// One epoch of a training run.
+public struct VAEEpochReport: Equatable {
+    /// 1-based.
+    public var epoch: Int
+    /// The mean negative ELBO per image over the epoch.
+    public var loss: Double
+    /// Its reconstruction part, mean -log p(x | z).
+    public var reconstruction: Double
+    /// Its KL part.
+    public var kl: Double
+    /// Wall-clock time of the epoch.
+    public var seconds: Double
+    /// Training images per second.
+    public var imagesPerSecond: Double
+}
+
+/// What `VAETrainer.train` returns: the trained VAE and how the run went.
+public struct VAETrainingResult {
+    public let vae: VAE
+    public let config: VAEConfig
+    /// One report per epoch.
+    public let history: [VAEEpochReport]
+    /// Wall-clock time of the whole run.
+    public let seconds: Double
+    /// The number of training images per epoch.
+    public let images: Int
+    /// The data set, e.g. "fashion-mnist train".
+    public let trainingSetDescription: String
+
+    /// The last epoch's loss (mean negative ELBO per image).
+    public var finalLoss: Double { history.last?.loss ?? .nan }
+
+    /// A description for georepl.description: architecture, sizes, training settings and result.
+    public var description: String {
+        let c = config
+        let arch: String
+        switch c.architecture {
+        case .mlp: arch = "MLP hidden \(shapeString(c.hiddenSizes))"
+        case .conv: arch = "conv channels \(shapeString(c.hiddenSizes)) (4x4 kernels, stride 2)"
+        }
+        let lik: String
+        switch c.likelihood {
+        case .bernoulli: lik = "Bernoulli likelihood"
+        case .gaussian(let s): lik = "Gaussian likelihood (sigma \(formatNumber(s)))"
+        }
+        return "VAE, \(arch), \(c.activation.op) activations, latent \(vae.latentDim), \(lik); "
+            + "trained on \(trainingSetDescription) (\(images) images) for \(c.epochs) epochs, batch \(c.batchSize), "
+            + "Adam lr \(formatNumber(c.learningRate)), seed \(c.seed); final loss (negative ELBO per image) "
+            + String(format: "%.2f", finalLoss)
+    }
+
+    /// The trained model as a Manifold (decoder with a final sigmoid, and the encoder).
+    public func manifold(name: String) throws -> Manifold {
+        try vae.manifold(name: name, description: description)
+    }
+
+    /// Writes the model file (F32 tensors) for `manifold(name:)` and returns the manifold.
+    @discardableResult
+    public func write(to path: String, name: String) throws -> Manifold {
+        let m = try manifold(name: name)
+        try ModelFile.write(m, to: path, dtype: .f32)
+        return m
+    }
+}

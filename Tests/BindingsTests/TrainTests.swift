@@ -1,0 +1,99 @@
+import XCTest
+import Foundation
+@testable import Bindings
+import GeoEngine
+
+final class TrainTests: LuaTestCase {
+    private func requireFashionMNIST() throws {
+        guard FileManager.default.fileExists(atPath: FashionMNIST.defaultDirectory + "/t10k-images-idx3-ubyte.gz") else {
+            throw XCTSkip("Debian's dataset-fashion-mnist is not installed")
+        }
+        lua.run("ds = geo.dataset('fashion-mnist', {split = 'test'})")
+    }
+
+    func testTinyTrainingRunWritesAModel() throws {
+        try requireFashionMNIST()
+        let path = NSTemporaryDirectory() + "/georepl-train-\(getpid()).safetensors"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertNil(lua.run("""
+            m, info = geo.train_vae{data = ds, latent = 2, hidden = {16}, epochs = 2, batch = 32, subset = 64,
+                                    lr = 2e-3, seed = 3, out = '\(path)', progress = false}
+            """))
+        XCTAssertEqual(eval("m.name, m.latent_dim, m.data_dim, m.has_encoder, #info.losses, info.images"),
+                       ["georepl-train-\(getpid())", "2", "784", "true", "2", "64"])
+        let encoderParameters = 784 * 16 + 16 + 16 * 4 + 4, decoderParameters = 2 * 16 + 16 + 16 * 784 + 784
+        XCTAssertEqual(value("info.parameters"), String(encoderParameters + decoderParameters))
+        XCTAssertEqual(value("info.loss == info.losses[2] and info.seconds > 0 and info.rate > 0"), "true")
+        XCTAssertEqual(value("(function() local y = m:decode(geo.vec{1, -1}) for i = 1, #y do if y[i] < 0 or y[i] > 1 then return false end end return true end)()"), "true")
+        XCTAssertEqual(value("#m:encode(ds[1])"), "2")
+        XCTAssertTrue(value("info.description").contains("trained on fashion-mnist test (64 images) for 2 epochs"))
+        // The file holds the same model (F32).
+        let loaded = try ModelFile.load(path: path)
+        XCTAssertEqual(loaded.latentDim, 2)
+        XCTAssertEqual(loaded.description, value("info.description"))
+        let z = Vector([0.3, -0.2])
+        let fromLua = eval("(function() local y = m:decode(geo.vec{0.3, -0.2}) return y[1], y[400] end)()").compactMap(Double.init)
+        let fromFile = try loaded.generator.decode(z)
+        XCTAssertEqual(fromLua[0], fromFile[0], accuracy: 1e-5)
+        XCTAssertEqual(fromLua[1], fromFile[399], accuracy: 1e-5)
+
+        // The same seed gives the same losses; a name option names the model.
+        XCTAssertNil(lua.run("m2, info2 = geo.train_vae{data = ds, latent = 2, hidden = {16}, epochs = 2, batch = 32, subset = 64, lr = 2e-3, seed = 3, name = 'tiny'}"))
+        XCTAssertEqual(eval("m2.name, info2.losses[1] == info.losses[1], info2.losses[2] == info.losses[2]"), ["tiny", "true", "true"])
+    }
+
+    func testConvAndGaussianOptions() throws {
+        try requireFashionMNIST()
+        XCTAssertNil(lua.run("m, info = geo.train_vae{data = ds, arch = 'conv', hidden = {2, 4}, latent = 3, epochs = 1, subset = 16, likelihood = 'gaussian', sigma = 0.2, activation = 'elu'}"))
+        XCTAssertEqual(eval("m.latent_dim, #m.data_shape, info.images"), ["3", "3", "16"])
+        let d = value("info.description")
+        XCTAssertTrue(d.contains("conv channels [2,4]") && d.contains("Gaussian likelihood (sigma 0.2)") && d.contains("elu activations"), d)
+    }
+
+    func testOptionErrors() throws {
+        try requireFashionMNIST()
+        let f = "bad argument #1 to 'train_vae'"
+        assertError("geo.train_vae()", "\(f) (table expected, got no value)")
+        assertError("geo.train_vae{}", "\(f) (option 'data' is required (a geo.Dataset))")
+        assertError("geo.train_vae{data = 3}", "\(f) (option 'data' must be a geo.Dataset, got number)")
+        assertError("geo.train_vae{data = ds, latnet = 2}",
+                    "\(f) (unknown option 'latnet' (expected one of: data, latent, arch, hidden, activation, epochs, batch, lr, seed, likelihood, sigma, subset, out, name, progress, verbose))")
+        assertError("geo.train_vae{data = ds, latent = 0}", "\(f) (option 'latent' must be an integer from 1 to 4096, got 0)")
+        assertError("geo.train_vae{data = ds, arch = 'rnn'}", "\(f) (option 'arch' must be one of \"mlp\", \"conv\", got \"rnn\")")
+        assertError("geo.train_vae{data = ds, hidden = 5}", "\(f) (option 'hidden' must be a table of positive integers, got number)")
+        assertError("geo.train_vae{data = ds, hidden = {64, 'x'}}",
+                    "\(f) (option 'hidden': entry 2 must be an integer from 1 to 65536, got a string)")
+        assertError("geo.train_vae{data = ds, hidden = {64, 0.5}}",
+                    "\(f) (option 'hidden': entry 2 must be an integer from 1 to 65536, got 0.5)")
+        assertError("geo.train_vae{data = ds, arch = 'conv', hidden = {8, 16, 32}}",
+                    "\(f) (option 'hidden' must be a table of two positive integers (channels), got 3 entries)")
+        assertError("geo.train_vae{data = ds, epochs = 0}", "\(f) (option 'epochs' must be an integer from 1 to 1000000, got 0)")
+        assertError("geo.train_vae{data = ds, batch = 1.5}", "\(f) (option 'batch' must be an integer, got 1.5)")
+        assertError("geo.train_vae{data = ds, lr = -1}", "\(f) (option 'lr' must be a positive number, got -1)")
+        assertError("geo.train_vae{data = ds, seed = -1}", "\(f) (option 'seed' must be an integer >= 0, got -1)")
+        assertError("geo.train_vae{data = ds, likelihood = 'poisson'}",
+                    "\(f) (option 'likelihood' must be one of \"bernoulli\", \"gaussian\", got \"poisson\")")
+        assertError("geo.train_vae{data = ds, sigma = 0.1}", "\(f) (option 'sigma' needs likelihood = \"gaussian\")")
+        assertError("geo.train_vae{data = ds, subset = 10001}", "\(f) (option 'subset' must be at most the data set's 10000 images, got 10001)")
+        assertError("geo.train_vae{data = ds, activation = 'swish'}",
+                    "\(f) (option 'activation' must be one of \"silu\", \"elu\", \"gelu\", \"tanh\", \"softplus\", \"relu\", \"leaky_relu\", got \"swish\")")
+        assertError("geo.train_vae{data = ds, progress = 1}", "\(f) (option 'progress' must be a boolean, got number)")
+        assertError("geo.train_vae{data = ds, hidden = {70000, 70000}}",
+                    "\(f) (option 'hidden': entry 1 must be an integer from 1 to 65536, got 70000)")
+        assertError("geo.train_vae{data = ds, hidden = {65536, 65536}, subset = 8}",
+                    "the VAE would have 8696103728 parameters, more than the limit of 50000000; use smaller hidden sizes")
+        assertError("geo.train_vae{data = ds, hidden = {4}, latent = 2, subset = 8, epochs = 1, out = '/nonexistent/dir/m.safetensors'}",
+                    "\(f) (option 'out': cannot write '/nonexistent/dir/m.safetensors': directory '/nonexistent/dir' does not exist)")
+    }
+
+    func testInterruptStopsTraining() throws {
+        try requireFashionMNIST()
+        // Ctrl-C while training runs (what the REPL's SIGINT handler does, from another thread).
+        let interrupter = DispatchWorkItem { LuaSession.interrupt() }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3, execute: interrupter)
+        let e = lua.run("geo.train_vae{data = ds, hidden = {4}, latent = 2, subset = 8, epochs = 20000}", chunkName: "=test")
+        interrupter.cancel()
+        XCTAssertEqual(e?.description.components(separatedBy: "\n")[0], "interrupted")
+        XCTAssertEqual(value("1 + 1"), "2")
+    }
+}

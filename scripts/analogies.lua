@@ -1,0 +1,32 @@
+-- Analogies a:b :: c:? between real test images: the change from a to b (e.g. a sneaker to an
+-- ankle boot) moved onto c (another sneaker) by the Riemannian analogy (log map, parallel
+-- transport along the geodesic a -> c, exponential map at c), beside the linear answer
+-- c + (b - a). Writes a picture with one row per analogy: a, b, c, d (geodesic), d (linear).
+--   georepl scripts/analogies.lua [COUNT=3] [OUTDIR=out] [MODEL=fashion-vae] [POINTS=16]
+local C = dofile((arg[0]:match("^(.*)/[^/]*$") or ".") .. "/common.lua")
+local count = tonumber(arg[1]) or 3
+local outdir = C.mkdir(arg[2] or "out")
+local m = geo.model(arg[3])
+local points = tonumber(arg[4]) or 16
+local ds = geo.dataset("fashion-mnist", {split = "test"})
+
+-- (from class, to class): Sneaker -> Ankle boot, T-shirt -> Dress, Pullover -> Coat, Sandal -> Sneaker
+local kinds = {{7, 9}, {0, 3}, {2, 4}, {5, 7}}
+print(string.format("analogies a:b :: c:? on %s (latent_dim %d), %d points per geodesic", m.name, m.latent_dim, points))
+print(string.format("  %-26s %-12s %-12s %12s %12s %10s", "change", "a, b, c", "", "|d - lin|", "|v|", "residual"))
+local images = {}
+for k = 1, count do
+  local kind = kinds[(k - 1) % #kinds + 1]
+  local from = C.images_of_class(ds, kind[1], 2, 1 + 50 * (k - 1))
+  local to = C.images_of_class(ds, kind[2], 1, 1 + 50 * (k - 1))
+  local ia, ic, ib = from[1], from[2], to[1]
+  local a, b, c = m:encode(ds[ia]), m:encode(ds[ib]), m:encode(ds[ic])
+  local d, t = geo.analogy(m, a, b, c, {points = points, tol = 1e-4})
+  local lin = c + (b - a)
+  print(string.format("  %-26s %-12s %12.4f %12.4f %10.1e", ds.classes[kind[1]] .. " -> " .. ds.classes[kind[2]],
+    ia .. "," .. ib .. "," .. ic, (d - lin):norm(), t.log:norm(), t.residual))
+  for _, x in ipairs{ds[ia], ds[ib], ds[ic], m:decode(d), m:decode(lin)} do images[#images + 1] = x end
+end
+local file = outdir .. "/analogies.png"
+geo.save_png(file, images, {cols = 5, scale = 3})
+print("  picture: " .. file .. "  (rows: a, b, c, d by geodesic analogy, d by c + b - a)")
