@@ -13,7 +13,7 @@ local ds = geo.dataset("fashion-mnist", {split = "test"})
 -- (from class, to class): Sneaker -> Ankle boot, T-shirt -> Dress, Pullover -> Coat, Sandal -> Sneaker
 local kinds = {{7, 9}, {0, 3}, {2, 4}, {5, 7}}
 print(string.format("analogies a:b :: c:? on %s (latent_dim %d), %d points per geodesic", m.name, m.latent_dim, points))
-print(string.format("  %-26s %-12s %-12s %12s %12s %10s", "change", "a, b, c", "", "|d - lin|", "|v|", "residual"))
+print(string.format("  %-26s %-16s %10s %10s %10s", "change", "a, b, c (test)", "|d - lin|", "|log|", "residual"))
 local images = {}
 for k = 1, count do
   local kind = kinds[(k - 1) % #kinds + 1]
@@ -23,7 +23,7 @@ for k = 1, count do
   local a, b, c = m:encode(ds[ia]), m:encode(ds[ib]), m:encode(ds[ic])
   local d, t = geo.analogy(m, a, b, c, {points = points, tol = 1e-4})
   local lin = c + (b - a)
-  print(string.format("  %-26s %-12s %12.4f %12.4f %10.1e", ds.classes[kind[1]] .. " -> " .. ds.classes[kind[2]],
+  print(string.format("  %-26s %-16s %10.4f %10.4f %10.1e", ds.classes[kind[1]] .. " -> " .. ds.classes[kind[2]],
     ia .. "," .. ib .. "," .. ic, (d - lin):norm(), t.log:norm(), t.residual))
   for _, x in ipairs{ds[ia], ds[ib], ds[ic], m:decode(d), m:decode(lin)} do images[#images + 1] = x end
 end
