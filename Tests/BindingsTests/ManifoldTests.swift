@@ -75,3 +75,17 @@ final class ModelLoadingTests: LuaTestCase {
         assertError("geo.load()", "bad argument #1 to 'load' (string expected, got no value)")
     }
 }
+
+final class ShippedModelTests: LuaTestCase {
+    func testShippedModelsLoadAndDecodeToImages() {
+        for name in ["fashion-vae", "fashion-vae-2d", "fashion-vae-conv"] {
+            lua.run("m = geo.model('\(name)')")
+            XCTAssertEqual(eval("m.name, m.data_dim, m.has_encoder, table.concat(m.data_shape, 'x')"), [name, "784", "true", "1x28x28"])
+            let r = eval("(function() local x = m:decode(geo.randn(m.latent_dim, 7)) local lo, hi = 1, 0 for _, v in ipairs(x) do lo = math.min(lo, v) hi = math.max(hi, v) end return lo >= 0 and hi <= 1, #m:encode(x) == m.latent_dim end)()")
+            XCTAssertEqual(r, ["true", "true"], name)
+        }
+        XCTAssertEqual(value("geo.model().latent_dim"), "16")
+        XCTAssertEqual(value("geo.model() == geo.model('fashion-vae')"), "true")
+        assertError("geo.model('nope')", "unknown model 'nope' (known: fashion-vae, fashion-vae-2d, fashion-vae-conv)")
+    }
+}

@@ -17,3 +17,34 @@ final class ScriptTests: XCTestCase {
         }
     }
 }
+
+/// The study scripts of scripts/ on the shipped models, in small settings.
+final class StudyScriptTests: XCTestCase {
+    func run(_ args: [String]) throws -> GeoreplRunner.Output {
+        let dir = NSTemporaryDirectory() + "/georepl-scripts-\(getpid())"
+        let r = try GeoreplRunner.run([ScriptTests.script(args[0])] + args.dropFirst().map { $0 == "OUT" ? dir : $0 })
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return r
+    }
+
+    func testGeodesicsVsLines() throws {
+        let r = try run(["geodesics_vs_lines.lua", "2", "OUT", "fashion-vae", "8"])
+        XCTAssertTrue(r.stdout.contains("length ratio geodesic/line"), r.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: NSTemporaryDirectory() + "/georepl-scripts-\(getpid())/geodesics_vs_lines.png"))
+    }
+
+    func testAnalogies() throws {
+        let r = try run(["analogies.lua", "1", "OUT", "fashion-vae-2d", "8"])
+        XCTAssertTrue(r.stdout.contains("Sneaker -> Ankle boot"), r.stdout)
+    }
+
+    func testCurvature() throws {
+        let r = try run(["curvature.lua", "3", "fashion-vae-2d"])
+        XCTAssertTrue(r.stdout.contains("sectional, encoded test images"), r.stdout)
+    }
+
+    func testArchitectures() throws {
+        let r = try run(["architectures.lua", "2", "1", "8"])
+        for name in ["fashion-vae ", "fashion-vae-2d", "fashion-vae-conv"] { XCTAssertTrue(r.stdout.contains(name), r.stdout) }
+    }
+}
