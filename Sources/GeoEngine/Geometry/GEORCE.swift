@@ -30,11 +30,9 @@ import Foundation
 ///  1. One batched JVP with the d unit tangents at the n interior points gives g(z_i) and J_i
 ///     (n * d evaluations; J(b) is computed once). From them: Delta_t, E, the gradient, the
 ///     stopping residual (see `Geodesic`) and the Gauss–Newton blocks (dgemm).
-///  2. C_i by central differences of VJPs, [J(z_i + h e_k)^T c_i - J(z_i - h e_k)^T c_i] / 2h
-///     with h = (machine epsilon)^(1/3) * max(|z_i|_inf, l / T), symmetrised: one batched VJP
-///     over 2 n d points (2 n d evaluations). The differences only shape the step (a relative
-///     error ~1e-10 in H, so convergence stays quadratic to well below any useful tolerance);
-///     the gradient, the line search and the stopping test use exact derivatives.
+///  2. C_i exactly, C_i[a][b] = <c_i, D2g(z_i)[e_a, e_b]>, from the generator's second-order
+///     forward mode over the d(d+1)/2 pairs a <= b (n d(d+1)/2 evaluations; chunked). For
+///     d > 32 (`maxCurvatureDim`) this would cost too much and the step is Gauss–Newton.
 ///  3. dz = -H^{-1} dE/dz by block Cholesky (block Thomas algorithm, O(n d^3)). When H is not
 ///     positive definite (far from a minimum, or near a conjugate point) the C_i are dropped: a
 ///     Gauss–Newton step, whose matrix is positive semidefinite; each of its diagonal blocks gets
@@ -164,8 +162,8 @@ enum GEORCE {
 
     /// The Newton direction dz = -H^{-1} dE/dz for the interior points, [n, d] (see the type's
     /// documentation): H is block tridiagonal with diagonal blocks 2T J_i^T J_i + C_i (plus the
-    /// ridge in the fallback) and off-diagonal blocks -T J_i^T J_{i+1}; C_i = Hessian of c_i . g at z_i, from
-    /// central differences of VJPs (one batched VJP over 2 n d points). When H is not
+    /// ridge in the fallback) and off-diagonal blocks -T J_i^T J_{i+1}; C_i = Hessian of c_i . g at z_i, exact
+    /// from second-order forward mode (`curvatureBlocks`). When H is not
     /// positive definite the C_i are dropped (Gauss–Newton step).
     static func newtonStep(_ p: GeodesicProblem, _ state: State, z: Matrix) throws -> Matrix {
         let n = p.interiorCount, d = p.d, tt = Double(p.segments)
@@ -203,49 +201,43 @@ enum GEORCE {
         return Matrix(rows: n, cols: d, unchecked: dz)
     }
 
-    /// The second-order blocks C_i = sum_c (c_i)_c Hessian(g_c)(z_i), d x d row-major and
-    /// symmetrised, from central differences [J(z_i + h e_k)^T c_i - J(z_i - h e_k)^T c_i] / 2h
-    /// with h = machine epsilon^(1/3) * max(|z_i|_inf, l / T); nil when a value is not finite.
+    /// The largest latent dimension for which the exact second-order blocks are formed: they
+    /// take d(d+1)/2 second-order tangent pairs per point (136 for d = 16, 528 for d = 32).
+    /// Above it the step is Gauss–Newton (the C_i are dropped; convergence becomes linear).
+    static let maxCurvatureDim = 32
+
+    /// The second-order blocks C_i = sum_c (c_i)_c Hessian(g_c)(z_i), d x d row-major, exactly:
+    /// C_i[a][b] = <c_i, D2g(z_i)[e_a, e_b]> from the generator's second-order forward mode over
+    /// the pairs a <= b (symmetric by construction), in chunks of at most 2^21 output entries.
+    /// nil when d > `maxCurvatureDim` or a value is not finite.
     static func curvatureBlocks(_ p: GeodesicProblem, z: Matrix, cotangents c: Matrix,
                                 blocks: JacobianBlocks) throws -> [[Double]]? {
-        let n = p.interiorCount, d = p.d, dd = p.dataDim, k2 = 2 * d
-        let scale = p.latentLength(z) / Double(p.segments)
-        var zz = Matrix(rows: n * k2, cols: d), cc = Matrix(rows: n * k2, cols: dd)
-        var h = [Double](repeating: 0, count: n * d)
-        for i in 0..<n {
-            var largest = 0.0
-            for k in 0..<d { largest = max(largest, abs(z.scalars[i * d + k])) }
-            let step = Foundation.cbrt(Double.ulpOfOne) * max(largest, scale)
-            for r in 0..<k2 {
-                let row = i * k2 + r, k = r / 2
-                for l in 0..<d { zz.scalars[row * d + l] = z.scalars[i * d + l] }
-                for c2 in 0..<dd { cc.scalars[row * dd + c2] = c.scalars[i * dd + c2] }
-                zz.scalars[row * d + k] = z.scalars[i * d + k] + (r % 2 == 0 ? step : -step)
-            }
-            for k in 0..<d {
-                h[i * d + k] = zz.scalars[(i * k2 + 2 * k) * d + k] - zz.scalars[(i * k2 + 2 * k + 1) * d + k]
-            }
-        }
-        let v = try p.vjp(zz, cotangents: cc).cotangents
-        guard v.isFinite else { return nil }
-        var out = [[Double]]()
-        out.reserveCapacity(n)
-        for i in 0..<n {
-            var m = [Double](repeating: 0, count: d * d)
-            let base = i * k2 * d
-            for k in 0..<d {
-                guard h[i * d + k] > 0 else { return nil }
-                for l in 0..<d {
-                    m[k * d + l] = (v.scalars[base + 2 * k * d + l] - v.scalars[base + (2 * k + 1) * d + l]) / h[i * d + k]
+        let n = p.interiorCount, d = p.d, dd = p.dataDim
+        guard d <= maxCurvatureDim else { return nil }
+        var pairs = [(Int, Int)]()
+        for a in 0..<d { for b in a..<d { pairs.append((a, b)) } }
+        let np = pairs.count
+        var u = Matrix(rows: np, cols: d), v = Matrix(rows: np, cols: d)
+        for (k, (a, b)) in pairs.enumerated() { u.scalars[k * d + a] = 1; v.scalars[k * d + b] = 1 }
+        var out = [[Double]](repeating: [Double](repeating: 0, count: d * d), count: n)
+        let pointsPerChunk = max(1, (1 << 21) / max(1, np * dd))
+        var start = 0
+        while start < n {
+            let end = min(n, start + pointsPerChunk), m = end - start
+            let zc = Matrix(rows: m, cols: d, unchecked: Array(z.scalars[(start * d)..<(end * d)]))
+            let so = try p.g.secondOrder(zc, u: u.repeatingRowsBlock(m), v: v.repeatingRowsBlock(m))
+            p.count(m * np)
+            guard so.d2.rows == m * np, so.d2.cols == dd, so.d2.isFinite else { return nil }
+            for i in 0..<m {
+                let ci = (start + i) * dd
+                for (k, (a, b)) in pairs.enumerated() {
+                    let row = (i * np + k) * dd
+                    var s = 0.0
+                    for j in 0..<dd { s += c.scalars[ci + j] * so.d2.scalars[row + j] }
+                    out[start + i][a * d + b] = s; out[start + i][b * d + a] = s
                 }
             }
-            for k in 0..<d {
-                for l in 0..<k {
-                    let s = 0.5 * (m[k * d + l] + m[l * d + k])
-                    m[k * d + l] = s; m[l * d + k] = s
-                }
-            }
-            out.append(m)
+            start = end
         }
         return out
     }
