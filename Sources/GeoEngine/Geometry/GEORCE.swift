@@ -66,7 +66,7 @@ enum GEORCE {
     static func run(_ p: GeodesicProblem, start: Matrix, tolerance: Double, maxIterations: Int,
                     progress: ProgressHandler?) throws -> Path {
         let name = GeodesicSolver.georce.rawValue
-        let n = p.interiorCount, d = p.d, dd = p.dataDim, segments = p.segments
+        let n = p.interiorCount, d = p.d, dd = p.dataDim
         let (entries, overflow) = (n + 1).multipliedReportingOverflow(by: d * dd)
         guard !overflow, entries <= maxJacobianEntries else {
             throw GeoError.invalidArgument("GEORCE would hold \(n + 1) Jacobians of \(dd)x\(d) entries, more than \(maxJacobianEntries); use fewer points or solver \"descent\"")
