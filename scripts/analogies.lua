@@ -21,12 +21,20 @@ for k = 1, count do
   local to = C.images_of_class(ds, kind[2], 1, 1 + 50 * (k - 1))
   local ia, ic, ib = from[1], from[2], to[1]
   local a, b, c = m:encode(ds[ia]), m:encode(ds[ib]), m:encode(ds[ic])
-  local d, t = geo.analogy(m, a, b, c, {points = points, tol = 1e-4})
   local lin = c + (b - a)
-  print(string.format("  %-26s %-16s %10.4f %10.4f %10.1e", ds.classes[kind[1]] .. " -> " .. ds.classes[kind[2]],
-    ia .. "," .. ib .. "," .. ic, (d - lin):norm(), t.log:norm(), t.residual))
-  for _, x in ipairs{ds[ia], ds[ib], ds[ic], m:decode(d), m:decode(lin)} do images[#images + 1] = x end
+  local change = ds.classes[kind[1]] .. " -> " .. ds.classes[kind[2]]
+  local ok, d, t = pcall(geo.analogy, m, a, b, c, {points = points, tol = 1e-4})
+  if ok then
+    print(string.format("  %-26s %-16s %10.4f %10.4f %10.1e", change, ia .. "," .. ib .. "," .. ic, (d - lin):norm(), t.log:norm(), t.residual))
+    for _, x in ipairs{ds[ia], ds[ib], ds[ic], m:decode(d), m:decode(lin)} do images[#images + 1] = x end
+  else
+    failures = (failures or 0) + 1
+    print(string.format("  %-26s %-16s failed: %s", change, ia .. "," .. ib .. "," .. ic, tostring(d):match("^[^\n]*")))
+  end
 end
-local file = outdir .. "/analogies.png"
-geo.save_png(file, images, {cols = 5, scale = 3})
-print("  picture: " .. file .. "  (rows: a, b, c, d by geodesic analogy, d by c + b - a)")
+if #images > 0 then
+  local file = outdir .. "/analogies.png"
+  geo.save_png(file, images, {cols = 5, scale = 3})
+  print("  picture: " .. file .. "  (rows: a, b, c, d by geodesic analogy, d by c + b - a)")
+end
+if failures then print(string.format("  %d of %d analogies failed (the log map's shooting did not reach b)", failures, count)) end
