@@ -5,7 +5,7 @@
 /// Through im2col and GEMM: for a chunk of R rows, cols = im2col(x) [C*kh*kw, R*Ho*Wo] and
 /// Y = W [O, C*kh*kw] x cols, so value and tangent rows share one dgemm. The adjoint is
 /// col2im(W^T G) and the weight gradient G cols^T.
-public final class Conv2D: AffineLayer {
+public final class Conv2D: AffineLayer, WeightedLayer {
     public var op: String { "conv2d" }
     public let inputShape: [Int]
     public let outputShape: [Int]
@@ -58,24 +58,10 @@ public final class Conv2D: AffineLayer {
         outChannels = o
         geometry = ConvGeometry(channels: c, imageH: h, imageW: w, kh: kh, kw: kw, sh: stride.h, sw: stride.w,
                                 ph: padding.h, pw: padding.w, gridH: ho, gridW: wo)
-        let (columnEntries, overflow) = geometry.patchSize.multipliedReportingOverflow(by: geometry.gridSize)
-        guard !overflow, columnEntries <= maxFeaturesPerPoint else {
-            throw GeoError.format("the column matrix of one point would have more than \(maxFeaturesPerPoint) entries (kernel \(kh)x\(kw), grid \(geometry.gridH)x\(geometry.gridW))")
-        }
+        try geometry.checkColumnSize()
     }
 
-    public var parameterNames: [String] { bias == nil ? ["weight"] : ["weight", "bias"] }
-    public var parameters: [Tensor] { bias.map { [weight, $0] } ?? [weight] }
-
-    public func setParameters(_ values: [Tensor]) throws {
-        guard values.count == parameters.count else {
-            throw GeoError.dimensionMismatch("conv2d has \(parameters.count) parameters, got \(values.count)")
-        }
-        try expectShape(values[0], weight.shape, "weight", [:])
-        if let b = bias { try expectShape(values[1], b.shape, "bias", [:]) }
-        weight = values[0]
-        if bias != nil { bias = values[1] }
-    }
+    func assign(weight: Tensor, bias: Tensor?) { self.weight = weight; self.bias = bias }
 
     public var spec: LayerSpec { .conv2d(weight: weight, bias: bias, stride: stride, padding: padding) }
 

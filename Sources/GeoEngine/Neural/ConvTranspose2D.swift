@@ -7,7 +7,7 @@
 /// Through GEMM and col2im: for a chunk of R rows, Xm = x channel-major [Cin, R*H*W],
 /// cols = W^T Xm [Cout*kh*kw, R*H*W] (W read as [Cin, Cout*kh*kw]) and y = col2im(cols). The
 /// adjoint is W im2col(g); the weight gradient Xm im2col(g)^T.
-public final class ConvTranspose2D: AffineLayer {
+public final class ConvTranspose2D: AffineLayer, WeightedLayer {
     public var op: String { "conv_transpose2d" }
     public let inputShape: [Int]
     public let outputShape: [Int]
@@ -67,24 +67,10 @@ public final class ConvTranspose2D: AffineLayer {
         inChannels = cin
         geometry = ConvGeometry(channels: cout, imageH: ho, imageW: wo, kh: kh, kw: kw, sh: stride.h, sw: stride.w,
                                 ph: padding.h, pw: padding.w, gridH: h, gridW: w)
-        let (columnEntries, overflow) = geometry.patchSize.multipliedReportingOverflow(by: geometry.gridSize)
-        guard !overflow, columnEntries <= maxFeaturesPerPoint else {
-            throw GeoError.format("the column matrix of one point would have more than \(maxFeaturesPerPoint) entries (kernel \(kh)x\(kw), grid \(geometry.gridH)x\(geometry.gridW))")
-        }
+        try geometry.checkColumnSize()
     }
 
-    public var parameterNames: [String] { bias == nil ? ["weight"] : ["weight", "bias"] }
-    public var parameters: [Tensor] { bias.map { [weight, $0] } ?? [weight] }
-
-    public func setParameters(_ values: [Tensor]) throws {
-        guard values.count == parameters.count else {
-            throw GeoError.dimensionMismatch("conv_transpose2d has \(parameters.count) parameters, got \(values.count)")
-        }
-        try expectShape(values[0], weight.shape, "weight", [:])
-        if let b = bias { try expectShape(values[1], b.shape, "bias", [:]) }
-        weight = values[0]
-        if bias != nil { bias = values[1] }
-    }
+    func assign(weight: Tensor, bias: Tensor?) { self.weight = weight; self.bias = bias }
 
     public var spec: LayerSpec {
         .convTranspose2d(weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding)

@@ -7,6 +7,15 @@
 /// row (c*kh + i)*kw + j, column r*grid + oh*gridW + ow holds
 /// image_r[c, oh*sh - ph + i, ow*sw - pw + j] (zero outside the image).
 struct ConvGeometry {
+    /// Throws when one point's column matrix (patch size x grid size) would exceed
+    /// `maxFeaturesPerPoint` entries: a format error at construction, not an allocation failure.
+    func checkColumnSize() throws {
+        let (columnEntries, overflow) = patchSize.multipliedReportingOverflow(by: gridSize)
+        guard !overflow, columnEntries <= maxFeaturesPerPoint else {
+            throw GeoError.format("the column matrix of one point would have more than \(maxFeaturesPerPoint) entries (kernel \(kh)x\(kw), grid \(gridH)x\(gridW))")
+        }
+    }
+
     let channels: Int, imageH: Int, imageW: Int
     let kh: Int, kw: Int, sh: Int, sw: Int, ph: Int, pw: Int
     let gridH: Int, gridW: Int

@@ -1,6 +1,6 @@
 /// `linear`: y = W x + b for a flat input, PyTorch's nn.Linear. Weight [out, in], optional bias
 /// [out]. A batch X [rows, in] maps to X W^T (+ b on value rows) with one dgemm over all rows.
-public final class Linear: AffineLayer {
+public final class Linear: AffineLayer, WeightedLayer {
     public var op: String { "linear" }
     public let inputShape: [Int]
     public let outputShape: [Int]
@@ -36,18 +36,7 @@ public final class Linear: AffineLayer {
         self.weight = weight; self.bias = bias
     }
 
-    public var parameterNames: [String] { bias == nil ? ["weight"] : ["weight", "bias"] }
-    public var parameters: [Tensor] { bias.map { [weight, $0] } ?? [weight] }
-
-    public func setParameters(_ values: [Tensor]) throws {
-        guard values.count == parameters.count else {
-            throw GeoError.dimensionMismatch("linear has \(parameters.count) parameters, got \(values.count)")
-        }
-        try expectShape(values[0], weight.shape, "weight", [:])
-        if let b = bias { try expectShape(values[1], b.shape, "bias", [:]) }
-        weight = values[0]
-        if bias != nil { bias = values[1] }
-    }
+    func assign(weight: Tensor, bias: Tensor?) { self.weight = weight; self.bias = bias }
 
     public var spec: LayerSpec { .linear(weight: weight, bias: bias) }
 
