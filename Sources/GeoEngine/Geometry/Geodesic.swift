@@ -234,12 +234,16 @@ final class GeodesicProblem {
     }
 
     /// The data-space steps Delta_t = g(z_{t+1}) - g(z_t), t = 0 ..< T, as a [T, D] matrix,
-    /// from the decoded interior points x [n, D].
+    /// from the decoded interior points x [n, D]. A matrix of another shape (which `forward`'s
+    /// check rules out) gives NaN steps, so the solvers stop on a non-finite energy.
     func steps(_ x: Matrix) -> Matrix {
         let dd = dataDim, n = interiorCount
         var out = Matrix(rows: segments, cols: dd)
         guard dd > 0 else { return out }
-        precondition(x.rows == n && x.cols == dd, "GeodesicProblem.steps: shape checked by forward")
+        guard x.rows == n, x.cols == dd else {
+            for i in out.scalars.indices { out.scalars[i] = .nan }
+            return out
+        }
         x.scalars.withUnsafeBufferPointer { px in
             out.scalars.withUnsafeMutableBufferPointer { po in
                 for c in 0..<dd {
