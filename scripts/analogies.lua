@@ -2,12 +2,16 @@
 -- ankle boot) moved onto c (another sneaker) by the Riemannian analogy (log map, parallel
 -- transport along the geodesic a -> c, exponential map at c), beside the linear answer
 -- c + (b - a). Writes a picture with one row per analogy: a, b, c, d (geodesic), d (linear).
---   georepl scripts/analogies.lua [COUNT=3] [OUTDIR=out] [MODEL=fashion-vae] [POINTS=16]
+--   georepl scripts/analogies.lua [COUNT=3] [OUTDIR=out] [MODEL=fashion-vae] [POINTS=16] [LAMBDA=0]
+-- LAMBDA > 0 computes on geo.regularized(model, LAMBDA), the metric J^T J + LAMBDA I: needed on
+-- models whose decoder ignores some latent directions (see the README).
 local C = dofile((arg[0]:match("^(.*)/[^/]*$") or ".") .. "/common.lua")
 local count = tonumber(arg[1]) or 3
 local outdir = C.mkdir(arg[2] or "out")
 local m = geo.model(arg[3])
 local points = tonumber(arg[4]) or 16
+local lambda = tonumber(arg[5]) or 0
+if lambda > 0 then m = geo.regularized(m, lambda) end
 local ds = geo.dataset("fashion-mnist", {split = "test"})
 
 -- (from class, to class): Sneaker -> Ankle boot, T-shirt -> Dress, Pullover -> Coat, Sandal -> Sneaker

@@ -1,13 +1,18 @@
 -- Are straight latent lines nearly geodesic on a VAE trained on real images (Shao et al.'s
 -- finding)? Encodes test images, and for random pairs compares the geodesic's length with the
 -- straight line's, both measured in image space. Writes a picture of a few pairs: each pair's
--- line decodings above its geodesic decodings.
---   georepl scripts/geodesics_vs_lines.lua [PAIRS=40] [OUTDIR=out] [MODEL=fashion-vae] [POINTS=16]
+-- line decodings above its geodesic decodings. Also reports how far the geodesics stray in
+-- latent space: max_i |z_i| over the path, divided by the larger endpoint norm.
+--   georepl scripts/geodesics_vs_lines.lua [PAIRS=40] [OUTDIR=out] [MODEL=fashion-vae] [POINTS=16] [LAMBDA=0]
+-- LAMBDA > 0 computes the geodesics of geo.regularized(model, LAMBDA), the metric
+-- J^T J + LAMBDA I, and reports both its length ratio and the image-space one.
 local C = dofile((arg[0]:match("^(.*)/[^/]*$") or ".") .. "/common.lua")
 local pairs_n = tonumber(arg[1]) or 40
 local outdir = C.mkdir(arg[2] or "out")
-local m = geo.model(arg[3])
+local base = geo.model(arg[3])
 local points = tonumber(arg[4]) or 16
+local lambda = tonumber(arg[5]) or 0
+local m = lambda > 0 and geo.regularized(base, lambda) or base
 local ds = geo.dataset("fashion-mnist", {split = "test"})
 
 print(string.format("geodesics vs straight lines on %s (latent_dim %d), %d pairs of encoded test images, %d points per path",
@@ -18,7 +23,19 @@ local function next_index()  -- a small deterministic LCG over the test set
   return rng_state % #ds + 1
 end
 
-local ratios, shown = {}, {}
+-- The image-space length of a path: the sum of the chords between its decoded points.
+local function image_length(p)
+  local x, total = p:decode(), 0
+  for i = 2, #x do total = total + (x[i] - x[i - 1]):norm() end
+  return total
+end
+local function max_norm(p)
+  local r = 0
+  for i = 1, #p do r = math.max(r, p[i]:norm()) end
+  return r
+end
+
+local ratios, image_ratios, excursions, shown = {}, {}, {}, {}
 local clock = os.clock()
 for k = 1, pairs_n do
   local ia, ib = next_index(), next_index()
@@ -27,11 +44,18 @@ for k = 1, pairs_n do
   local g = geo.geodesic(m, a, b, {points = points, tol = 1e-4})
   local r = g:length() / line:length()
   ratios[#ratios + 1] = r
+  image_ratios[#image_ratios + 1] = image_length(g) / image_length(line)
+  excursions[#excursions + 1] = max_norm(g) / math.max(a:norm(), b:norm())
   if k <= 4 then shown[#shown + 1] = {line = line, geodesic = g, ia = ia, ib = ib, r = r} end
 end
 local st = C.stats(ratios)
+if lambda > 0 then
+  print(string.format("  %-28s %s", "ratio in J^T J + " .. lambda .. " I", C.summary(st, "%.4f")))
+  st = C.stats(image_ratios)
+end
 print(string.format("  %-28s %s", "length ratio geodesic/line", C.summary(st, "%.4f")))
 print(string.format("  %-28s %.1f%%", "mean length saved", 100 * (1 - st.mean)))
+print(string.format("  %-28s %s", "latent excursion", C.summary(C.stats(excursions), "%.2f")))
 print(string.format("  %-28s %.1f s", "time", os.clock() - clock))
 
 local images = {}

@@ -65,7 +65,7 @@ enum DataLua {
     static func images(_ call: LuaCall, _ i: Int32) throws -> ([Vector], [Int]?) {
         if let v = VectorLua.type.value(call.L, i) { return ([v], nil) }
         if let p = PathLua.type.value(call.L, i) {
-            let x = try p.path.decode(on: p.manifold.generator)
+            let x = try p.path.decode(on: p.manifold.decoder)
             return ((0..<x.rows).map { x.row($0) }, p.manifold.dataShape)
         }
         guard lua_type(call.L, i) == LUA_TTABLE else { throw call.typeError(i, "geo.Vector, table or geo.Path") }

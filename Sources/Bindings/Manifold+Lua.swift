@@ -3,16 +3,17 @@ import GeoEngine
 
 /// geo.Manifold: a generator (and optional encoder) seen as a Riemannian manifold.
 ///     geo.sphere{radius=1}  geo.torus{R=2, r=1}  geo.plane{dim=2}  geo.saddle{}
-///     geo.swissroll{a=1, theta0=2*pi}  geo.load(path)
+///     geo.swissroll{a=1, theta0=2*pi}  geo.load(path)  geo.model([name])
+///     geo.regularized(m, lambda)   m with the metric J^T J + lambda I (decode unchanged)
 ///     m.name  m.description  m.latent_dim  m.data_dim  m.data_shape  m.has_encoder
-///     m:decode(z)  m:encode(x)  m:jacobian(z)  m:metric(z)  m:volume(z)
+///     m:decode(z)  m:encode(x)  m:jacobian(z)  m:metric(z)  m:volume(z)  m:singular_values(z)
 enum ManifoldLua {
     static let type: UserType<Manifold> = UserType(
         name: "geo.Manifold",
         methods: [
             Binding("decode") { call in
                 let m = try call.value(1, type)
-                return call.push(try m.generator.decode(try call.value(2, VectorLua.type)), as: VectorLua.type)
+                return call.push(try m.decoder.decode(try call.value(2, VectorLua.type)), as: VectorLua.type)
             },
             Binding("encode") { call in
                 let m = try call.value(1, type)
@@ -29,6 +30,10 @@ enum ManifoldLua {
             Binding("volume") { call in
                 let m = try call.value(1, type)
                 return call.push(try m.generator.volume(try call.value(2, VectorLua.type)))
+            },
+            Binding("singular_values") { call in
+                let m = try call.value(1, type)
+                return call.push(try m.generator.singularValues(try call.value(2, VectorLua.type)), as: VectorLua.type)
             },
         ],
         metamethods: [
@@ -105,6 +110,12 @@ enum ManifoldLua {
             call.setField("__tostring") { modelsToString.push(call.L) }
             lua_setmetatable(call.L, -2)
             return 1
+        },
+        Binding("regularized") { call in
+            let m = try call.value(1, type)
+            let lambda = try call.number(2)
+            guard lambda.isFinite, lambda > 0 else { throw call.argumentError(2, Messages.positiveNumber(got: formatNumber(lambda))) }
+            return call.push(try m.regularized(lambda: lambda), as: type)
         },
         Binding("swissroll") { call in
             let o = try Options(call, 1, allowed: ["a", "theta0"])

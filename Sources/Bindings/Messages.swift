@@ -49,6 +49,7 @@ enum Messages {
     static let multiplyVectors = "attempt to multiply two geo.Vector values (use v:dot(w) for the inner product)"
     static let zeroVector = "cannot normalize a zero vector"
     static let raggedMatrix = "rows of a matrix must have equal lengths"
+    static func positiveNumber(got: String) -> String { "positive number expected, got \(got)" }
     static func torusRadii(R: Double, r: Double) -> String {
         "the tube radius r must be smaller than R, got R = \(formatNumber(R)), r = \(formatNumber(r))"
     }

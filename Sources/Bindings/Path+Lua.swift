@@ -26,7 +26,7 @@ enum PathLua {
             },
             Binding("decode") { call in
                 let p = try call.value(1, type)
-                let x = try p.path.decode(on: p.manifold.generator)
+                let x = try p.path.decode(on: p.manifold.decoder)
                 return pushVectors(call, (0..<x.rows).map { x.row($0) })
             },
             Binding("points") { call in pushVectors(call, try call.value(1, type).path.points) },

@@ -40,6 +40,32 @@ final class ManifoldTests: LuaTestCase {
         assertError("return s + 1", "test:1: attempt to perform arithmetic on a geo.Manifold value (global 's')")
     }
 
+    func testRegularizedMetric() {
+        lua.run("s = geo.sphere{radius = 2} r = geo.regularized(s, 0.25) z = geo.vec{math.pi / 6, 0.3}")
+        XCTAssertEqual(eval("r.name, r.latent_dim, r.data_dim, #r:decode(z), r:decode(z) == s:decode(z), #r:jacobian(z):totable()"),
+                       ["sphere+0.25I", "2", "3", "3", "true", "5"])
+        XCTAssertEqual(value("r.description"), "sphere with the regularised metric J^T J + 0.25 I")
+        let m = eval("(function() local g = r:metric(z) return g:get(1,1), g:get(2,2), g:get(1,2) end)()")
+        XCTAssertEqual(Double(m[0])!, 4.25, accuracy: 1e-12)
+        XCTAssertEqual(Double(m[1])!, 1.25, accuracy: 1e-12)
+        XCTAssertEqual(Double(m[2])!, 0, accuracy: 1e-12)
+        // Singular values of J: r and r sin t on the sphere; sqrt(lambda) at the pole once regularised.
+        let sv = eval("(function() local v = s:singular_values(z) return v[1], v[2], #v end)()")
+        XCTAssertEqual(Double(sv[0])!, 2, accuracy: 1e-12)
+        XCTAssertEqual(Double(sv[1])!, 1, accuracy: 1e-12)
+        XCTAssertEqual(sv[2], "2")
+        XCTAssertEqual(Double(value("r:singular_values(geo.vec{0, 1})[2]"))!, 0.5, accuracy: 1e-12)
+        // Paths on r decode to the sphere's points; lengths include the latent term.
+        lua.run("p = geo.line(r, geo.vec{1, 0}, geo.vec{1, 1}, {points = 2})")
+        XCTAssertEqual(eval("#p:decode()[1], p:decode()[2] == s:decode(geo.vec{1, 1})"), ["3", "true"])
+        XCTAssertEqual(Double(value("p:length()"))!, (pow(2 * 2 * sin(1) * sin(0.5), 2) + 0.25).squareRoot(), accuracy: 1e-12)
+        assertError("geo.regularized(s, 0)", "bad argument #2 to 'regularized' (positive number expected, got 0)")
+        assertError("geo.regularized(s, -math.huge)", "bad argument #2 to 'regularized' (positive number expected, got -inf)")
+        assertError("geo.regularized(s)", "bad argument #2 to 'regularized' (number expected, got no value)")
+        assertError("geo.regularized(geo.vec{1}, 1)", "bad argument #1 to 'regularized' (geo.Manifold expected, got geo.Vector)")
+        assertError("s:singular_values(geo.vec{1, 2, 3})", "dimension mismatch: latent_dim is 2, vector has 3")
+    }
+
     func testLinePaths() {
         lua.run("s = geo.sphere{} p = geo.line(s, geo.vec{1, 0}, geo.vec{1, 1}, {points = 5})")
         XCTAssertEqual(eval("#p, p.solver, p.converged, p.iterations, p[3], p[0], p[6]"),

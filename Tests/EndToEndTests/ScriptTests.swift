@@ -30,12 +30,23 @@ final class StudyScriptTests: XCTestCase {
     func testGeodesicsVsLines() throws {
         let r = try run(["geodesics_vs_lines.lua", "2", "OUT", "fashion-vae", "8"])
         XCTAssertTrue(r.stdout.contains("length ratio geodesic/line"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("latent excursion"), r.stdout)
         XCTAssertTrue(FileManager.default.fileExists(atPath: NSTemporaryDirectory() + "/georepl-scripts-\(getpid())/geodesics_vs_lines.png"))
+        let reg = try run(["geodesics_vs_lines.lua", "1", "OUT", "fashion-vae", "8", "0.1"])
+        XCTAssertTrue(reg.stdout.contains("on fashion-vae+0.1I"), reg.stdout)
+        XCTAssertTrue(reg.stdout.contains("ratio in J^T J + 0.1 I"), reg.stdout)
     }
 
     func testAnalogies() throws {
         let r = try run(["analogies.lua", "1", "OUT", "fashion-vae-2d", "8"])
         XCTAssertTrue(r.stdout.contains("Sneaker -> Ankle boot"), r.stdout)
+        XCTAssertFalse(r.stdout.contains("failed"), r.stdout)
+        // The 16-d model needs the regularised metric (it ignores some latent directions); with
+        // it the log map converges and the analogy completes.
+        let reg = try run(["analogies.lua", "1", "OUT", "fashion-vae", "8", "0.1"])
+        XCTAssertTrue(reg.stdout.contains("on fashion-vae+0.1I"), reg.stdout)
+        XCTAssertTrue(reg.stdout.contains("Sneaker -> Ankle boot"), reg.stdout)
+        XCTAssertFalse(reg.stdout.contains("failed"), reg.stdout)
     }
 
     func testCurvature() throws {

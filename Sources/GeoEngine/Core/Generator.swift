@@ -92,19 +92,28 @@ extension Generator {
 public final class Manifold {
     public let name: String
     public let description: String
-    /// The decoder g.
+    /// The immersion whose pull-back metric the geometry uses: the decoder g itself, or a
+    /// wrapper of it such as `RegularizedMetric`.
     public let generator: Generator
+    /// What `decode` and pictures show: the decoder g (the same object as `generator` unless
+    /// the geometry uses a wrapper). Same latent dimension as `generator`.
+    public let decoder: Generator
     /// The encoder, if the model has one: its first latent_dim outputs are the posterior mean.
     public let encoder: Generator?
 
-    public init(name: String, description: String = "", generator: Generator, encoder: Generator? = nil) {
+    /// `decoder` defaults to `generator`.
+    public init(name: String, description: String = "", generator: Generator, encoder: Generator? = nil,
+                decoder: Generator? = nil) {
         self.name = name; self.description = description
         self.generator = generator; self.encoder = encoder
+        self.decoder = decoder ?? generator
     }
 
     public var latentDim: Int { generator.latentDim }
-    public var dataDim: Int { generator.dataDim }
-    public var dataShape: [Int] { generator.dataShape }
+    /// The decoder's output size D.
+    public var dataDim: Int { decoder.dataDim }
+    /// The decoder's output shape (e.g. [1, 28, 28]).
+    public var dataShape: [Int] { decoder.dataShape }
 
     /// The encoder's mean for one data vector x (length data_dim).
     public func encode(_ x: Vector) throws -> Vector {

@@ -39,9 +39,11 @@
 /// `tolerance` (default 1e-9). Otherwise (`maxIterations` Broyden iterations, default 50, per
 /// target, or a line search that fails twice in a row, also after continuation) a
 /// `GeoError.numerical` states the residual reached: b may lie beyond the cut locus or across a
-/// singular region, or the path may be far from a geodesic. The returned v is the log of the
-/// DISCRETE exponential map (RK4 with N steps, default 100), whose error against the exact exp
-/// is O(1/N^4).
+/// singular region, or the path may be far from a geodesic. On a decoder that ignores some
+/// latent directions (nearly singular J^T J, e.g. a VAE with collapsed units) latent geodesics
+/// are not unique and exp is too sensitive to invert; `RegularizedMetric` is the remedy.
+/// The returned v is the log of the DISCRETE exponential map (RK4 with N steps, default 100),
+/// whose error against the exact exp is O(1/N^4).
 ///
 /// Special case: a == b gives v = 0 (no shooting).
 public enum LogMap {
@@ -119,7 +121,7 @@ public enum LogMap {
                           residual: (shot.point - b).norm, iterations: shooter.iterations,
                           shots: shooter.shots, continuation: continued)
         case .failed(let message):
-            throw GeoError.numerical("log map did not converge: \(message) (b may lie beyond the cut locus or across a singular region)")
+            throw GeoError.numerical("log map did not converge: \(message) (b may lie beyond the cut locus or across a nearly singular region; where the decoder ignores latent directions, use the regularised metric J^T J + lambda I)")
         }
     }
 

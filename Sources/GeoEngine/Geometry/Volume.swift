@@ -9,3 +9,13 @@ extension Generator {
         return try TangentSpace(jacobian: j, requireFullRank: false).volume
     }
 }
+
+extension Generator {
+    /// The singular values s_1 >= s_2 >= ... of J(z), min(D, d) of them (one SVD; none dropped): the data-space
+    /// stretch of the principal latent directions at z. The metric's eigenvalues are s_i^2, the
+    /// volume element is their product, and a decoder that ignores a latent direction (a VAE's
+    /// collapsed unit) shows it as an s_i many orders of magnitude below s_1.
+    public func singularValues(_ z: Vector) throws -> Vector {
+        try TangentSpace(jacobian: try jacobian(z), requireFullRank: false).singularValues
+    }
+}
