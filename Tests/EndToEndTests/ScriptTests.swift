@@ -49,6 +49,12 @@ final class StudyScriptTests: XCTestCase {
         XCTAssertFalse(reg.stdout.contains("failed"), reg.stdout)
     }
 
+    func testSingularValues() throws {
+        let r = try run(["singular_values.lua", "fashion-vae-2d", "3"])
+        XCTAssertTrue(r.stdout.contains("fashion-vae-2d: median singular values of J at 3 encoded test images: "), r.stdout)
+        XCTAssertTrue(r.stdout.contains("2 directions above 1% of s_1: 3 images"), r.stdout)
+    }
+
     func testCurvature() throws {
         let r = try run(["curvature.lua", "3", "fashion-vae-2d"])
         XCTAssertTrue(r.stdout.contains("sectional, encoded test images"), r.stdout)
