@@ -24,27 +24,9 @@ public final class Conv2D: AffineLayer, WeightedLayer {
     /// names for error messages.
     public init(inputShape: [Int], weight: Tensor, bias: Tensor? = nil, stride: Size2D = Size2D(1),
                 padding: Size2D = Size2D(0), names: [String: String] = [:]) throws {
-        guard inputShape.count == 3 else {
-            throw GeoError.format("input has shape \(shapeString(inputShape)); conv2d needs [C,H,W] (insert {\"op\":\"reshape\",\"shape\":[C,H,W]})")
-        }
-        let (c, h, w) = (inputShape[0], inputShape[1], inputShape[2])
-        guard c > 0, h > 0, w > 0, let n = Tensor.elementCount(inputShape), n <= maxFeaturesPerPoint else {
-            throw GeoError.format("input shape \(shapeString(inputShape)) is empty or too large")
-        }
-        guard weight.shape.count == 4, weight.shape[1] == c else {
-            throw GeoError.format("\(tensorLabel("weight", names)) has shape \(shapeString(weight.shape)), expected [out,\(c),kh,kw] for \(c) input channels")
-        }
-        let (o, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3])
-        guard o > 0, kh > 0, kw > 0 else {
-            throw GeoError.format("\(tensorLabel("weight", names)) has an empty dimension: \(shapeString(weight.shape))")
-        }
-        guard stride.h > 0, stride.w > 0, stride.h <= maxConvolutionParameter, stride.w <= maxConvolutionParameter else {
-            throw GeoError.format("stride \(stride) must be between 1 and \(maxConvolutionParameter)")
-        }
-        guard padding.h >= 0, padding.w >= 0, padding.h <= maxConvolutionParameter, padding.w <= maxConvolutionParameter else {
-            throw GeoError.format("padding \(padding) must be between 0 and \(maxConvolutionParameter)")
-        }
-        if let b = bias { try expectShape(b, [o], "bias", names) }
+        let args = try ConvArguments(op: "conv2d", inputShape: inputShape, weight: weight, inputAxis: 1, bias: bias,
+                                     stride: stride, padding: padding, names: names)
+        let (c, h, w, o, kh, kw) = (args.channels, args.height, args.width, args.otherChannels, args.kh, args.kw)
         let hp = h + 2 * padding.h - kh, wp = w + 2 * padding.w - kw
         guard hp >= 0, wp >= 0 else {
             throw GeoError.format("kernel \(kh)x\(kw) is larger than the padded input \(h + 2 * padding.h)x\(w + 2 * padding.w)")

@@ -29,30 +29,12 @@ public final class ConvTranspose2D: AffineLayer, WeightedLayer {
     public init(inputShape: [Int], weight: Tensor, bias: Tensor? = nil, stride: Size2D = Size2D(1),
                 padding: Size2D = Size2D(0), outputPadding: Size2D = Size2D(0),
                 names: [String: String] = [:]) throws {
-        guard inputShape.count == 3 else {
-            throw GeoError.format("input has shape \(shapeString(inputShape)); conv_transpose2d needs [C,H,W] (insert {\"op\":\"reshape\",\"shape\":[C,H,W]})")
-        }
-        let (cin, h, w) = (inputShape[0], inputShape[1], inputShape[2])
-        guard cin > 0, h > 0, w > 0, let n = Tensor.elementCount(inputShape), n <= maxFeaturesPerPoint else {
-            throw GeoError.format("input shape \(shapeString(inputShape)) is empty or too large")
-        }
-        guard weight.shape.count == 4, weight.shape[0] == cin else {
-            throw GeoError.format("\(tensorLabel("weight", names)) has shape \(shapeString(weight.shape)), expected [\(cin),out,kh,kw] for \(cin) input channels")
-        }
-        let (cout, kh, kw) = (weight.shape[1], weight.shape[2], weight.shape[3])
-        guard cout > 0, kh > 0, kw > 0 else {
-            throw GeoError.format("\(tensorLabel("weight", names)) has an empty dimension: \(shapeString(weight.shape))")
-        }
-        guard stride.h > 0, stride.w > 0, stride.h <= maxConvolutionParameter, stride.w <= maxConvolutionParameter else {
-            throw GeoError.format("stride \(stride) must be between 1 and \(maxConvolutionParameter)")
-        }
-        guard padding.h >= 0, padding.w >= 0, padding.h <= maxConvolutionParameter, padding.w <= maxConvolutionParameter else {
-            throw GeoError.format("padding \(padding) must be between 0 and \(maxConvolutionParameter)")
-        }
+        let args = try ConvArguments(op: "conv_transpose2d", inputShape: inputShape, weight: weight, inputAxis: 0,
+                                     bias: bias, stride: stride, padding: padding, names: names)
+        let (cin, h, w, cout, kh, kw) = (args.channels, args.height, args.width, args.otherChannels, args.kh, args.kw)
         guard outputPadding.h >= 0, outputPadding.w >= 0, outputPadding.h < stride.h, outputPadding.w < stride.w else {
             throw GeoError.format("output_padding \(outputPadding) must be non-negative and smaller than stride \(stride)")
         }
-        if let b = bias { try expectShape(b, [cout], "bias", names) }
         let ho = (h - 1) * stride.h - 2 * padding.h + kh + outputPadding.h
         let wo = (w - 1) * stride.w - 2 * padding.w + kw + outputPadding.w
         guard ho > 0, wo > 0 else {

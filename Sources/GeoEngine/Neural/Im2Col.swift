@@ -1,3 +1,42 @@
+/// The construction arguments both convolution kinds check alike: an input [C, H, W], a 4-d
+/// weight whose `inputAxis` (0 for conv_transpose2d's [in,out,kh,kw], 1 for conv2d's
+/// [out,in,kh,kw]) has C entries, stride in 1 ... `maxConvolutionParameter`, padding in
+/// 0 ... `maxConvolutionParameter`, and a bias of `otherChannels` entries. Every violation is a
+/// `GeoError.format` naming the op and the tensor.
+struct ConvArguments {
+    /// The input's channels, height and width.
+    let channels: Int, height: Int, width: Int
+    /// The output channels (the weight's other channel axis) and the kernel size.
+    let otherChannels: Int, kh: Int, kw: Int
+
+    init(op: String, inputShape: [Int], weight: Tensor, inputAxis: Int, bias: Tensor?, stride: Size2D,
+         padding: Size2D, names: [String: String]) throws {
+        guard inputShape.count == 3 else {
+            throw GeoError.format("input has shape \(shapeString(inputShape)); \(op) needs [C,H,W] (insert {\"op\":\"reshape\",\"shape\":[C,H,W]})")
+        }
+        let (c, h, w) = (inputShape[0], inputShape[1], inputShape[2])
+        guard c > 0, h > 0, w > 0, let n = Tensor.elementCount(inputShape), n <= maxFeaturesPerPoint else {
+            throw GeoError.format("input shape \(shapeString(inputShape)) is empty or too large")
+        }
+        guard weight.shape.count == 4, weight.shape[inputAxis] == c else {
+            let layout = inputAxis == 0 ? "[\(c),out,kh,kw]" : "[out,\(c),kh,kw]"
+            throw GeoError.format("\(tensorLabel("weight", names)) has shape \(shapeString(weight.shape)), expected \(layout) for \(c) input channels")
+        }
+        let (o, kh, kw) = (weight.shape[1 - inputAxis], weight.shape[2], weight.shape[3])
+        guard o > 0, kh > 0, kw > 0 else {
+            throw GeoError.format("\(tensorLabel("weight", names)) has an empty dimension: \(shapeString(weight.shape))")
+        }
+        guard stride.h > 0, stride.w > 0, stride.h <= maxConvolutionParameter, stride.w <= maxConvolutionParameter else {
+            throw GeoError.format("stride \(stride) must be between 1 and \(maxConvolutionParameter)")
+        }
+        guard padding.h >= 0, padding.w >= 0, padding.h <= maxConvolutionParameter, padding.w <= maxConvolutionParameter else {
+            throw GeoError.format("padding \(padding) must be between 0 and \(maxConvolutionParameter)")
+        }
+        if let b = bias { try expectShape(b, [o], "bias", names) }
+        channels = c; height = h; width = w; otherChannels = o; self.kh = kh; self.kw = kw
+    }
+}
+
 /// The window sweep shared by conv2d and conv_transpose2d: an image of `channels` x imageH x
 /// imageW, zero-padded by (ph, pw) on each side, and a kh x kw kernel moved with stride (sh, sw)
 /// over gridH x gridW positions. Conv2d sweeps its input image (grid = output); conv_transpose2d
