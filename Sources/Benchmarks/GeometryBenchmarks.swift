@@ -3,7 +3,8 @@ import GeoEngine
 
 /// Geometry on the MLP decoder 16 -> 512 -> 512 -> 784 of `NeuralSection`: geodesics with both
 /// solvers (32 points, tol 1e-6; descent capped at 5000 iterations so the run stays short), parallel transport along the geodesic, one analogy, and
-/// sectional and scalar curvatures per second (batched over 64 points).
+/// sectional and scalar curvatures per second (batched over 64 points); then both solvers on
+/// the shipped, trained fashion-vae decoder, raw and with the regularised metric.
 struct GeometrySection: BenchmarkSection {
     let name = "geometry"
 
@@ -36,6 +37,29 @@ struct GeometrySection: BenchmarkSection {
         print("  sectional curvature, batch of \(n) points              \(fmtS(tSectional))   \(String(format: "%.0f", Double(n) / tSectional)) per second")
         let tScalar = try context.medianSeconds { _ = try Curvature.scalar(on: g, at: z) }
         print("  scalar curvature (136 pairs each), batch of \(n)       \(fmtS(tScalar))   \(String(format: "%.0f", Double(n) / tScalar)) per second")
+        print()
+        trainedDecoder(context)
+    }
+
+    /// Both solvers on the shipped, trained fashion-vae decoder (SiLU MLP 16 -> 256 -> 512 ->
+    /// 784) and on its regularised metric J^T J + 0.1 I, between prior samples; skipped with a
+    /// note when the model files are not found.
+    private func trainedDecoder(_ context: BenchmarkContext) {
+        let m: Manifold
+        do { m = try ModelCatalog.load("fashion-vae") } catch {
+            print("geodesic on the trained fashion-vae: skipped (\(error))\n")
+            return
+        }
+        let pairs = geodesicBenchmarkPairs(latentDim: m.latentDim, count: context.repeats >= 7 ? 2 : 1, seed: 7)
+        runGeodesicBenchmarks(decoder: m.generator, name: "trained fashion-vae", pairs: pairs, points: 32,
+                              tolerance: 1e-6, descentMaxIterations: 5000)
+        do {
+            let r = try m.regularized(lambda: 0.1)
+            runGeodesicBenchmarks(decoder: r.generator, name: "trained fashion-vae, metric J^T J + 0.1 I", pairs: pairs,
+                                  points: 32, tolerance: 1e-6, descentMaxIterations: 5000)
+        } catch {
+            print("geodesic on the regularised fashion-vae: error: \(error)")
+        }
         print()
     }
 }
