@@ -134,10 +134,12 @@ public struct TangentSpace {
         singularValues.count < latentDim ? 0 : singularValues.scalars.reduce(1, *)
     }
 
-    /// s_1 / s_d, the condition number of J (infinite when J is rank deficient). The metric's
-    /// condition number is its square.
+    /// s_1 / s_d, the condition number of J; infinite when J is numerically rank deficient
+    /// (`rank < latentDim`, by the same relative tolerance as everything else here, so the
+    /// answer does not depend on the rounding of a tiny s_d). The metric's condition number is
+    /// its square.
     public var conditionNumber: Double {
-        guard let first = singularValues.scalars.first, singularValues.count == latentDim,
+        guard rank == latentDim, let first = singularValues.scalars.first, singularValues.count == latentDim,
               let last = singularValues.scalars.last, last > 0 else { return .infinity }
         return first / last
     }
