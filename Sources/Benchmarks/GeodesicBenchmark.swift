@@ -3,7 +3,7 @@ import GeoEngine
 
 /// Geodesic benchmarks: times `Geodesic.solve` with both solvers (GEORCE and gradient descent)
 /// on one decoder and prints, per solver, the wall time, iterations, generator evaluations,
-/// whether it converged, the final energy and the geodesic / straight-line length ratio.
+/// why it stopped (`Path.Stop`: converged, max_iter, line_search, stalled), the final energy and the geodesic / straight-line length ratio.
 ///
 /// - decoder: the generator to benchmark.
 /// - name: a label for the printout.
@@ -19,7 +19,7 @@ func runGeodesicBenchmarks(decoder: Generator, name: String = "decoder", pairs: 
                            descentMaxIterations: Int? = nil) {
     let endpoints = pairs ?? geodesicBenchmarkPairs(latentDim: decoder.latentDim, count: pairCount)
     print("geodesic: \(name) (latent_dim \(decoder.latentDim), data_dim \(decoder.dataDim)), \(points) points, tol \(tolerance)")
-    print("  pair  solver     time [s]  iterations  evaluations  converged  energy        length/line")
+    print("  pair  solver     time [s]  iterations  evaluations  stop         energy        length/line")
     for (k, (a, b)) in endpoints.enumerated() {
         for solver in GeodesicSolver.allCases {
             let options = GeodesicOptions(points: points, solver: solver, tolerance: tolerance,
@@ -34,10 +34,10 @@ func runGeodesicBenchmarks(decoder: Generator, name: String = "decoder", pairs: 
                 let line = try Path.line(from: a, to: b, points: points).length(on: decoder)
                 let ratio = line > 0 ? try p.length(on: decoder) / line : 1
                 let label = solver.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
-                let converged = (p.converged ? "yes" : "no").padding(toLength: 9, withPad: " ", startingAt: 0)
+                let stop = p.stop.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)
                 print(String(format: "  %4d  ", k + 1) + label
                       + String(format: " %10.4f  %10d  %11d  ", geodesicSeconds(elapsed), p.iterations, p.evaluations)
-                      + converged + String(format: "  %-12.6e  %.6f", energy, ratio))
+                      + stop + String(format: "  %-12.6e  %.6f", energy, ratio))
             } catch {
                 print("  \(k + 1)  \(solver.rawValue): error: \(error)")
             }

@@ -10,7 +10,9 @@ struct ManifoldPath {
 /// geo.Path: a sequence of latent points on a manifold.
 ///     geo.line(m, a, b [, {points=64}])
 ///     p[i]  #p  p:length()  p:energy()  p:decode()  p:points()
-///     p.converged  p.iterations  p.evaluations  p.solver  p.manifold
+///     p.converged  p.stop  p.iterations  p.evaluations  p.solver  p.manifold
+/// `p.stop` says why the solver stopped: "converged", "max_iter", "line_search" or "stalled"
+/// (GeoEngine's `Path.Stop`); lines and integrated paths say "converged".
 /// `p:decode()` is a table of data vectors g(z_1) ... g(z_N), which geo.save_png accepts.
 enum PathLua {
     static let type: UserType<ManifoldPath> = UserType(
@@ -36,11 +38,11 @@ enum PathLua {
             ("__tostring", Binding("__tostring") { call in
                 let p = try call.value(1, type).path
                 var s = "geo.Path(\(p.count) points on \(try call.value(1, type).manifold.name), solver \(p.solver)"
-                if p.solver != "line" { s += ", \(p.converged ? "converged" : "not converged") after \(p.iterations) iterations" }
+                if p.solver != "line" { s += ", \(p.converged ? "converged" : "not converged (\(p.stop.rawValue))") after \(p.iterations) iteration\(p.iterations == 1 ? "" : "s")" }
                 return call.push(s + ")")
             }),
         ],
-        fields: ["converged", "iterations", "evaluations", "solver", "manifold"],
+        fields: ["converged", "stop", "iterations", "evaluations", "solver", "manifold"],
         index: Binding("__index") { call in
             let L = call.L
             let p = try call.value(1, type)
@@ -50,6 +52,7 @@ enum PathLua {
             guard lua_type(L, 2) == LUA_TSTRING, let k = geo_tostring(L, 2) else { return call.pushNil() }
             switch String(cString: k) {
             case "converged": return call.push(p.path.converged)
+            case "stop": return call.push(p.path.stop.rawValue)
             case "iterations": return call.push(p.path.iterations)
             case "evaluations": return call.push(p.path.evaluations)
             case "solver": return call.push(p.path.solver)

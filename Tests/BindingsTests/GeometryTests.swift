@@ -12,7 +12,11 @@ final class GeometryTests: LuaTestCase {
         lua.run("s = geo.sphere{} a, b = geo.vec{1, 0.2}, geo.vec{2, 2.5} p = geo.geodesic(s, a, b)")
         let great = number("math.acos(s:decode(a):dot(s:decode(b)))")
         XCTAssertEqual(number("p:length()"), great, accuracy: 1e-4 * great)
-        XCTAssertEqual(eval("#p, p.solver, p.converged"), ["64", "georce", "true"])
+        XCTAssertEqual(eval("#p, p.solver, p.converged, p.stop"), ["64", "georce", "true", "converged"])
+        // Why a solver stopped: its iteration limit, or a stall below the rounding floor.
+        XCTAssertEqual(eval("(function() local q = geo.geodesic(s, a, b, {max_iter = 1}) return q.converged, q.stop, tostring(q) end)()"),
+                       ["false", "max_iter", "geo.Path(64 points on sphere, solver georce, not converged (max_iter) after 1 iteration)"])
+        XCTAssertEqual(eval("geo.geodesic(s, a, b, {points = 16, tol = 1e-300}).stop, geo.line(s, a, b).stop"), ["stalled", "converged"])
         XCTAssertEqual(eval("geo.geodesic(s, a, b, {points = 16, solver = 'descent'}).solver"), ["descent"])
         XCTAssertEqual(number("(geo.exp(s, a, geo.log(s, a, b)) - b):norm()"), 0, accuracy: 1e-6)
         XCTAssertEqual(eval("select('#', geo.exp(s, a, geo.vec{0.1, 0}))"), ["2"])

@@ -295,7 +295,7 @@ final class GeodesicTests: XCTestCase {
         let g0 = try solve(g, a, b, .georce, points: 32, maxIterations: 0)
         let d0 = try solve(g, a, b, .descent, points: 32, maxIterations: 0)
         for p in [g0, d0] {
-            XCTAssertFalse(p.converged); XCTAssertEqual(p.iterations, 0)
+            XCTAssertFalse(p.converged); XCTAssertEqual(p.iterations, 0); XCTAssertEqual(p.stop, .maxIterations)
             XCTAssertEqual(p.points, try Path.line(from: a, to: b, points: 32).points)
         }
         XCTAssertEqual(g0.evaluations, 2 + d + n * d)
@@ -303,11 +303,65 @@ final class GeodesicTests: XCTestCase {
 
         var reports = [ProgressReport]()
         let p = try solve(g, a, b, .georce, points: 32, maxIterations: 3) { reports.append($0) }
-        XCTAssertFalse(p.converged); XCTAssertEqual(p.iterations, 3)
+        XCTAssertFalse(p.converged); XCTAssertEqual(p.iterations, 3); XCTAssertEqual(p.stop, .maxIterations)
         XCTAssertEqual(reports.map(\.completed), [0, 1, 2, 3])
         XCTAssertTrue(reports.allSatisfy { $0.total == 3 && $0.detail.hasPrefix("energy ") })
         XCTAssertEqual(GeodesicSolver.georce.defaultMaxIterations, 200)
         XCTAssertEqual(GeodesicSolver.descent.defaultMaxIterations, 50_000)
+    }
+
+    /// A tolerance of 0 is below the residual's rounding floor: GEORCE reaches the great circle
+    /// (quadratically), then stalls within `stallWindow` iterations instead of running to its
+    /// limit; descent runs to its limit.
+    func testToleranceBelowTheRoundingFloorStalls() throws {
+        let sphere = try Sphere()
+        let a = Vector([1.2, 0.1]), b = Vector([1.9, 1.5])
+        let converged = try solve(sphere, a, b, .georce, points: 40, tol: 1e-10)
+        XCTAssertEqual(converged.stop, .converged)
+        let p = try solve(sphere, a, b, .georce, points: 40, tol: 0)
+        XCTAssertEqual(p.stop, .stalled); XCTAssertFalse(p.converged)
+        XCTAssertLessThanOrEqual(p.iterations, converged.iterations + 2 * GEORCE.stallWindow)
+        XCTAssertLessThan(try Geodesic.residual(of: p, on: sphere), 1e-10)
+        for i in 0..<40 { XCTAssertLessThan((p.points[i] - converged.points[i]).norm, 1e-8) }
+        let d = try solve(sphere, a, b, .descent, points: 40, tol: 0, maxIterations: 30)
+        XCTAssertEqual(d.stop, .maxIterations); XCTAssertEqual(d.iterations, 30)
+    }
+
+    /// On a ReLU network the energy has kinks, and a minimum can sit on one with a nonzero
+    /// gradient, so no tolerance-based test can pass there. GEORCE stops as stalled at such a
+    /// point (before this rule it used all 200 iterations, to an energy 1.3e-7 lower), and the
+    /// point is a minimum to that order: 500 steps of gradient descent started from it lower the
+    /// energy by less than 1e-6 of itself.
+    func testGEORCEStallsAtAKinkOfAReLUNetwork() throws {
+        var rng = SeededRandom(seed: 1)
+        func lin(_ o: Int, _ i: Int) -> LayerSpec {
+            .linear(weight: randomTensor([o, i], &rng, scale: 1 / Double(i).squareRoot()), bias: randomTensor([o], &rng, scale: 0.1))
+        }
+        let g = try NeuralNetwork(latentDim: 4, layers: [lin(64, 4), .activation(.relu), lin(64, 64), .activation(.relu),
+                                                         lin(40, 64), .activation(.sigmoid)])
+        let a = rng.normalVector(4), b = rng.normalVector(4)
+        let p = try solve(g, a, b, .georce, points: 32)
+        XCTAssertEqual(p.stop, .stalled)
+        XCTAssertLessThan(p.iterations, 100)
+        let e = try p.energy(on: g)
+        XCTAssertLessThan(e, try Path.line(from: a, to: b, points: 32).energy(on: g))
+        let polished = try solve(g, a, b, .descent, points: 32, maxIterations: 500, initial: p)
+        XCTAssertGreaterThan(try polished.energy(on: g), e * (1 - 1e-6))
+    }
+
+    func testStallDetector() {
+        var s = GEORCE.StallDetector(window: 3)
+        // Progress: a new energy below the best by more than the round-off zone, or a residual
+        // below half the best.
+        XCTAssertFalse(s.stalled(energy: 10, residual: 1))
+        XCTAssertFalse(s.stalled(energy: 10 * (1 - 1e-9), residual: 0.9))   // idle 1
+        XCTAssertFalse(s.stalled(energy: 10 * (1 + 1e-9), residual: 0.6))   // idle 2
+        XCTAssertFalse(s.stalled(energy: 10 * (1 - 1e-9), residual: 0.4))   // progress: 0.4 < 0.5
+        XCTAssertFalse(s.stalled(energy: 10, residual: 0.3))                // idle 1
+        XCTAssertFalse(s.stalled(energy: 9, residual: 0.3))                 // progress: energy
+        XCTAssertFalse(s.stalled(energy: 9, residual: 0.3))                 // idle 1
+        XCTAssertFalse(s.stalled(energy: 9, residual: 0.3))                 // idle 2
+        XCTAssertTrue(s.stalled(energy: 9, residual: 0.3))                  // idle 3 = window
     }
 
     func testTwoPointsGiveTheSegment() throws {

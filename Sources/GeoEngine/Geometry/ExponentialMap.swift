@@ -121,7 +121,7 @@ public enum ExponentialMap {
             PathJacobians.report(progress, i + 1, steps, "exp (rk4)")
         }
         return Result(point: z, velocity: w,
-                      path: Path(points: points, solver: "exp-rk4", converged: true, iterations: steps,
+                      path: Path(points: points, solver: "exp-rk4", iterations: steps,
                                  evaluations: 4 * steps))
     }
 
@@ -153,7 +153,7 @@ public enum ExponentialMap {
             PathJacobians.report(progress, i + 1, steps, "exp (projection)")
         }
         return Result(point: z, velocity: v,
-                      path: Path(points: points, solver: "exp-projection", converged: true, iterations: steps,
+                      path: Path(points: points, solver: "exp-projection", iterations: steps,
                                  evaluations: steps + 1))
     }
 }

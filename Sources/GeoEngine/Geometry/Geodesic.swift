@@ -72,14 +72,15 @@ public struct GeodesicOptions {
 /// space; it converges as T grows (each |dE/dz_i| is O(dt)); for a metric close to c^2 I it is
 /// the path's total geodesic curvature (turning angle, radians, relative to the manifold), so
 /// it is 0 exactly at a discrete geodesic. A path with E = 0 (all points decode to one point) is
-/// a global minimum and counts as converged. The solver also stops, with `converged = false`,
-/// after `maxIterations` iterations or when its line search can no longer decrease E; the best
-/// path found is returned, never an error. Both line searches judge steps whose energy change
+/// a global minimum and counts as converged. The solver also stops, with `converged = false`
+/// and the reason in `Path.stop`, after `maxIterations` iterations (`.maxIterations`), when its
+/// line search can no longer decrease E (`.lineSearch`) or, GEORCE only, when its iterations
+/// stall (`.stalled`, see `GEORCE.stallWindow`); the last path is returned, never an error. Both line searches judge steps whose energy change
 /// is lost in rounding error by the slope instead (see `GeodesicProblem.accepts`), so the
 /// residual can be driven down to its own rounding floor, about T^2 * machine epsilon * |g| / L
 /// (|g| the size of the decoded points, L the path length): ~5e-13 for T = 63 on the unit
-/// sphere. A tolerance below that floor is never met; the solver then runs to `maxIterations`
-/// and returns `converged = false`.
+/// sphere. A tolerance below that floor is never met: descent then runs to `maxIterations`,
+/// GEORCE stalls; either way `converged = false`.
 ///
 /// Evaluations (`Path.evaluations`) count generator work per latent point and per tangent row:
 /// a forward pass or a VJP with one cotangent per point over n points counts n; a JVP with k
@@ -118,10 +119,10 @@ public enum Geodesic {
         let solverName = options.solver.rawValue
         if a == b {
             return Path(points: [Vector](repeating: a, count: start.count), solver: solverName,
-                        converged: true, iterations: 0, evaluations: 0)
+                        iterations: 0, evaluations: 0)
         }
         if start.count == 2 {
-            return Path(points: [a, b], solver: solverName, converged: true, iterations: 0, evaluations: 0)
+            return Path(points: [a, b], solver: solverName, iterations: 0, evaluations: 0)
         }
         let problem = try GeodesicProblem(g, a, b, segments: start.count - 1)
         let interior = try Matrix(rowVectors: Array(start[1..<(start.count - 1)]))
@@ -355,12 +356,12 @@ final class GeodesicProblem {
     }
 
     /// The path a, interior rows, b.
-    func path(_ z: Matrix, solver: String, converged: Bool, iterations: Int) -> Path {
+    func path(_ z: Matrix, solver: String, stop: Path.Stop, iterations: Int) -> Path {
         var points = [a]
         points.reserveCapacity(segments + 1)
         for i in 0..<interiorCount { points.append(z.row(i)) }
         points.append(b)
-        return Path(points: points, solver: solver, converged: converged, iterations: iterations,
+        return Path(points: points, solver: solver, stop: stop, iterations: iterations,
                     evaluations: evaluations)
     }
 

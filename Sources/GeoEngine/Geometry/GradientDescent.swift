@@ -22,7 +22,9 @@
 ///
 /// Stopping: the residual of `Geodesic` (rho = l * sum_i |dE/dz_i| / (2E) <= tolerance) is
 /// tested before every step, so the returned path meets it when `converged` is true. Also stops
-/// (converged = false) after `maxIterations` steps or when 60 halvings find no decrease.
+/// (converged = false) after `maxIterations` steps (stop `.maxIterations`) or when 60 halvings
+/// find no decrease (`.lineSearch`). There is no stall test: descent's steady but slow
+/// progress would look like a stall to any short window.
 enum GradientDescent {
     /// The default iteration limit, 50 000 (5 000 to 30 000 steps reach rho = 1e-6 with 64 points
     /// on the analytic test surfaces).
@@ -54,9 +56,9 @@ enum GradientDescent {
             let rho = p.residual(gradient: gradient, interior: z, energy: e)
             GeodesicProblem.report(progress, iterations, maxIterations, energy: e, residual: rho)
             if rho <= tolerance {
-                return p.path(z, solver: name, converged: true, iterations: iterations)
+                return p.path(z, solver: name, stop: .converged, iterations: iterations)
             }
-            if iterations >= maxIterations { break }
+            if iterations >= maxIterations { return p.path(z, solver: name, stop: .maxIterations, iterations: iterations) }
 
             let g2 = p.inner(gradient, gradient)
             if alpha == 0 {
@@ -88,6 +90,6 @@ enum GradientDescent {
             if !accepted { break }
             iterations += 1
         }
-        return p.path(z, solver: name, converged: false, iterations: iterations)
+        return p.path(z, solver: name, stop: .lineSearch, iterations: iterations)
     }
 }

@@ -10,15 +10,34 @@ public struct Path {
     public var points: [Vector]
     /// Which solver produced the path ("line" for a straight line).
     public var solver: String
+    /// Why the solver stopped; `.converged` for lines and integrated paths, which need no
+    /// solving.
+    public var stop: Stop
     /// Whether the solver met its tolerance (true for lines, which need no solving).
-    public var converged: Bool
+    public var converged: Bool { stop == .converged }
     /// Solver iterations taken.
     public var iterations: Int
     /// Generator evaluations used (forward, JVP or VJP batches, counted per latent point).
     public var evaluations: Int
 
-    public init(points: [Vector], solver: String, converged: Bool = true, iterations: Int = 0, evaluations: Int = 0) {
-        self.points = points; self.solver = solver; self.converged = converged
+    /// Why an iterative solver stopped (the names are what Lua's `p.stop` shows).
+    public enum Stop: String, CaseIterable {
+        /// The residual met the tolerance.
+        case converged
+        /// The iteration limit was reached first.
+        case maxIterations = "max_iter"
+        /// The line search found no step that decreases the energy (or the search direction
+        /// was no longer a descent direction at this precision).
+        case lineSearch = "line_search"
+        /// Iterations went on without progress: the energy stayed within round-off of its best
+        /// value and the residual never halved its best value for a whole window of iterations
+        /// (GEORCE's `stallWindow`). Happens on non-smooth generators (ReLU networks), whose
+        /// energy has kinks at which the gradient does not vanish.
+        case stalled
+    }
+
+    public init(points: [Vector], solver: String, stop: Stop = .converged, iterations: Int = 0, evaluations: Int = 0) {
+        self.points = points; self.solver = solver; self.stop = stop
         self.iterations = iterations; self.evaluations = evaluations
     }
 
