@@ -4,6 +4,12 @@ import Foundation
 
 /// Interactive line input through GNU readline: prompts, line editing, a history file that
 /// receives each complete chunk, and TAB completion of geo names and methods.
+///
+/// A multi-line chunk is one history entry, in the session and across sessions: the file is
+/// written with a timestamp line (`#` and the seconds since 1970, as bash writes them) before
+/// each entry, and read back with readline's `history_multiline_entries`, which joins the lines
+/// between two timestamps into one entry. A history file without timestamps (one entry per
+/// line) still reads as before.
 enum LineEditor {
     nonisolated(unsafe) static var session: LuaSession?
     nonisolated(unsafe) static var matches: [String] = []
@@ -32,6 +38,9 @@ enum LineEditor {
         }
         installSignalHook()
         using_history()
+        history_comment_char = CChar(UInt8(ascii: "#"))
+        history_write_timestamps = 1
+        history_multiline_entries = 1
         stifle_history(historyLimit)
         _ = read_history(historyPath)
     }

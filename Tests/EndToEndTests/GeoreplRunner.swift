@@ -14,10 +14,11 @@ struct GeoreplRunner {
         return dir.appendingPathComponent("georepl")
     }
 
+    /// Runs georepl (or `executable`, e.g. a wrapper that starts it) with `arguments`.
     static func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
-                    file: StaticString = #filePath, line: UInt = #line) throws -> Output {
+                    executable: String? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> Output {
         let p = Process()
-        p.executableURL = executable
+        p.executableURL = executable.map { URL(fileURLWithPath: $0) } ?? Self.executable
         p.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["GEOREPL_HISTORY"] = NSTemporaryDirectory() + "/georepl-test-history-\(getpid())"
