@@ -118,6 +118,21 @@ final class NeuralNetworkTests: XCTestCase {
         }
     }
 
+    /// Ctrl-C (a `Cancellation` request) stops a batched forward-mode call between layers with
+    /// `GeoError.interrupted`; the request is consumed, so the next call runs.
+    func testForwardModeCallsStopOnCancellation() throws {
+        let net = try smallDCGAN()
+        let z = Matrix(rows: 2, cols: 3, unchecked: [0.1, -0.2, 0.3, 0.5, 0.1, -0.4])
+        for call in [{ _ = try net.forward(z) }, { _ = try net.jvp(z, tangents: Matrix.identity(3).repeatingRowsBlock(2)) },
+                     { _ = try net.secondOrder(z, u: z, v: z) }] {
+            Cancellation.reset()
+            Cancellation.request()
+            XCTAssertThrowsError(try call()) { XCTAssertEqual($0 as? GeoError, .interrupted) }
+            XCTAssertNoThrow(try call())
+        }
+        Cancellation.reset()
+    }
+
     func testMemoryTuningIsIdempotent() {
         // True with glibc's malloc; false where mallopt is missing or refuses (e.g. under ASan).
         let first = MemoryTuning.configure()

@@ -130,10 +130,15 @@ public final class NeuralNetwork: Generator {
         return SecondOrderResult(value: out[0], ju: out[1], jv: out[2], d2: out[3])
     }
 
-    /// Pushes a forward-mode state through all layers.
+    /// Pushes a forward-mode state through all layers. Checks `Cancellation` before each
+    /// layer, so that Ctrl-C stops even one long batched call (a DCGAN JVP with 100 tangents
+    /// per point takes seconds) after at most one layer.
     func run(_ state: Matrix, _ layout: ForwardModeLayout) throws -> Matrix {
         var s = state
-        for layer in layers { try layer.forwardMode(inPlace: &s, layout: layout) }
+        for layer in layers {
+            try Cancellation.check()
+            try layer.forwardMode(inPlace: &s, layout: layout)
+        }
         return s
     }
 
