@@ -35,14 +35,15 @@ local function max_norm(p)
   return r
 end
 
-local ratios, image_ratios, excursions, shown = {}, {}, {}, {}
-local clock = os.clock()
+local ratios, image_ratios, excursions, shown, stops = {}, {}, {}, {}, {}
+local clock = geo.clock()
 for k = 1, pairs_n do
   local ia, ib = next_index(), next_index()
   local a, b = m:encode(ds[ia]), m:encode(ds[ib])
   local line = geo.line(m, a, b, {points = points})
   local g = geo.geodesic(m, a, b, {points = points, tol = 1e-4})
   local r = g:length() / line:length()
+  stops[g.stop] = (stops[g.stop] or 0) + 1
   ratios[#ratios + 1] = r
   image_ratios[#image_ratios + 1] = image_length(g) / image_length(line)
   excursions[#excursions + 1] = max_norm(g) / math.max(a:norm(), b:norm())
@@ -56,7 +57,12 @@ end
 print(string.format("  %-28s %s", "length ratio geodesic/line", C.summary(st, "%.4f")))
 print(string.format("  %-28s %.1f%%", "mean length saved", 100 * (1 - st.mean)))
 print(string.format("  %-28s %s", "latent excursion", C.summary(C.stats(excursions), "%.2f")))
-print(string.format("  %-28s %.1f s", "time", os.clock() - clock))
+local stop_counts = {}
+for _, why in ipairs{"converged", "stalled", "line_search", "max_iter"} do
+  if stops[why] then stop_counts[#stop_counts + 1] = why .. " " .. stops[why] end
+end
+print(string.format("  %-28s %s", "geodesic solver stops", table.concat(stop_counts, ", ")))
+print(string.format("  %-28s %.1f s", "time (wall clock)", geo.clock() - clock))
 
 local images = {}
 for _, s in ipairs(shown) do

@@ -8,6 +8,15 @@ final class ModuleTests: LuaTestCase {
         XCTAssertEqual(value("getmetatable(geo.vec{1}).__name"), "geo.Vector")
     }
 
+    /// geo.clock() is wall time in seconds: a float that counts a sleep (which uses no CPU,
+    /// so os.clock would not).
+    func testClockMeasuresWallTime() {
+        XCTAssertEqual(value("math.type(geo.clock())"), "float")
+        lua.run("t0, c0 = geo.clock(), os.clock() os.execute('sleep 0.2') t1, c1 = geo.clock(), os.clock()")
+        XCTAssertEqual(value("t1 - t0 >= 0.19"), "true")
+        XCTAssertEqual(value("c1 - c0 < 0.1"), "true")
+    }
+
     func testCompletion() {
         XCTAssertEqual(lua.completions(for: "geo.ze"), ["geo.zeros"])
         XCTAssertTrue(lua.completions(for: "geo.").contains("geo.randn"))

@@ -31,6 +31,7 @@ final class StudyScriptTests: XCTestCase {
         let r = try run(["geodesics_vs_lines.lua", "2", "OUT", "fashion-vae", "8"])
         XCTAssertTrue(r.stdout.contains("length ratio geodesic/line"), r.stdout)
         XCTAssertTrue(r.stdout.contains("latent excursion"), r.stdout)
+        XCTAssertTrue(r.stdout.range(of: #"geodesic solver stops +converged"#, options: .regularExpression) != nil, r.stdout)
         XCTAssertTrue(FileManager.default.fileExists(atPath: NSTemporaryDirectory() + "/georepl-scripts-\(getpid())/geodesics_vs_lines.png"))
         let reg = try run(["geodesics_vs_lines.lua", "1", "OUT", "fashion-vae", "8", "0.1"])
         XCTAssertTrue(reg.stdout.contains("on fashion-vae+0.1I"), reg.stdout)
