@@ -16,7 +16,8 @@ enum Messages {
         "entry \(index) is a \(got), \(expected) expected"
     }
     static func unknownOption(_ key: String, allowed: [String]) -> String {
-        "unknown option '\(key)' (expected one of: \(allowed.joined(separator: ", ")))"
+        allowed.isEmpty ? "unknown option '\(key)' (this function takes no options)"
+            : "unknown option '\(key)' (expected one of: \(allowed.joined(separator: ", ")))"
     }
     static func optionType(_ key: String, _ expected: String, got: String) -> String {
         "option '\(key)' must be \(expected), got \(got)"

@@ -29,7 +29,7 @@ final class ManifoldTests: LuaTestCase {
         assertError("geo.sphere{r = 1}", "bad argument #1 to 'sphere' (unknown option 'r' (expected one of: radius))")
         assertError("geo.sphere(1)", "bad argument #1 to 'sphere' (table expected, got number)")
         assertError("geo.torus{R = 1, r = 2}", "bad argument #1 to 'torus' (the tube radius r must be smaller than R, got R = 1, r = 2)")
-        assertError("geo.saddle{a = 1}", "bad argument #1 to 'saddle' (unknown option 'a' (expected one of: ))")
+        assertError("geo.saddle{a = 1}", "bad argument #1 to 'saddle' (unknown option 'a' (this function takes no options))")
         assertError("geo.plane{dim = 0}", "bad argument #1 to 'plane' (option 'dim' must be an integer from 1 to 10000, got 0)")
         assertError("s:decode(geo.vec{1, 2, 3})", "dimension mismatch: latent_dim is 2, vector has 3")
         assertError("s:decode({1, 2})", "bad argument #1 to 'decode' (geo.Vector expected, got table)")
