@@ -3,7 +3,8 @@ import GeoEngine
 
 /// Geodesic benchmarks: times `Geodesic.solve` with both solvers (GEORCE and gradient descent)
 /// on one decoder and prints, per solver, the wall time, iterations, generator evaluations,
-/// why it stopped (`Path.Stop`: converged, max_iter, line_search, stalled), the final energy and the geodesic / straight-line length ratio.
+/// why it stopped (`Path.Stop`: converged, max_iter, line_search, stalled), the final energy
+/// and the geodesic / straight-line length ratio.
 ///
 /// - decoder: the generator to benchmark.
 /// - name: a label for the printout.

@@ -75,11 +75,11 @@ public struct GeodesicOptions {
 /// a global minimum and counts as converged. The solver also stops, with `converged = false`
 /// and the reason in `Path.stop`, after `maxIterations` iterations (`.maxIterations`), when its
 /// line search can no longer decrease E (`.lineSearch`) or, GEORCE only, when its iterations
-/// stall (`.stalled`, see `GEORCE.stallWindow`); the last path is returned, never an error. Both line searches judge steps whose energy change
-/// is lost in rounding error by the slope instead (see `GeodesicProblem.accepts`), so the
-/// residual can be driven down to its own rounding floor, about T^2 * machine epsilon * |g| / L
-/// (|g| the size of the decoded points, L the path length): ~5e-13 for T = 63 on the unit
-/// sphere. A tolerance below that floor is never met: descent then runs to `maxIterations`,
+/// stall (`.stalled`, see `GEORCE.stallWindow`); the last path is returned, never an error.
+/// Both line searches judge steps whose energy change is lost in rounding error by the slope
+/// instead (see `GeodesicProblem.accepts`), so the residual can be driven down to its own
+/// rounding floor, about T^2 * machine epsilon * |g| / L (|g| the size of the decoded points,
+/// L the path length): ~5e-13 for T = 63 on the unit sphere. A tolerance below that floor is never met: descent then runs to `maxIterations`,
 /// GEORCE stalls; either way `converged = false`.
 ///
 /// Evaluations (`Path.evaluations`) count generator work per latent point and per tangent row:
@@ -118,11 +118,10 @@ public enum Geodesic {
 
         let solverName = options.solver.rawValue
         if a == b {
-            return Path(points: [Vector](repeating: a, count: start.count), solver: solverName,
-                        iterations: 0, evaluations: 0)
+            return Path(points: [Vector](repeating: a, count: start.count), solver: solverName)
         }
         if start.count == 2 {
-            return Path(points: [a, b], solver: solverName, iterations: 0, evaluations: 0)
+            return Path(points: [a, b], solver: solverName)
         }
         let problem = try GeodesicProblem(g, a, b, segments: start.count - 1)
         let interior = try Matrix(rowVectors: Array(start[1..<(start.count - 1)]))
