@@ -116,10 +116,9 @@ enum DataLua {
             let m = try call.value(1, ManifoldLua.type)
             let file = try call.string(2)
             let o = try Options(call, 3, allowed: ["paths", "range", "resolution", "width", "log", "colormap", "progress"])
-            let r = try o.positive("range") ?? 3
-            let box = try LatentBox(-r, r)
-            let n = try o.integer("resolution", in: 2...2048) ?? 128
-            var options = HeatMapOptions(width: try o.integer("width", in: 16...8192) ?? 512, logScale: try o.boolean("log") ?? true)
+            let box = try LatentBox(range: try o.number("range") ?? 3)
+            let n = try o.integer("resolution") ?? 128
+            var options = HeatMapOptions(width: try o.integer("width") ?? 512, logScale: try o.boolean("log") ?? true)
             if let cm = try o.choice("colormap", ColorMap.builtIn.map(\.name)) { options.colorMap = try ColorMap.named(cm) }
             let paths = try latentPaths(call, o, 3)
             let bar = ProgressBar("latent map", requested: try o.boolean("progress"))
@@ -140,9 +139,8 @@ enum DataLua {
                 geo_pop(call.L, 1)
             }
             guard !vs.isEmpty else { throw call.argumentError(2, Messages.noImages) }
-            let options = ImageGridOptions(cols: try o.integer("cols", in: 1...10_000),
-                                           separator: try o.integer("separator", in: 0...16) ?? 1,
-                                           scale: try o.integer("scale", in: 1...32) ?? 1)
+            let options = ImageGridOptions(cols: try o.integer("cols"), separator: try o.integer("separator") ?? 1,
+                                           scale: try o.integer("scale") ?? 1)
             try ImageGrid.write(vs, dataShape: shape, options: options, to: file)
             return 0
         },

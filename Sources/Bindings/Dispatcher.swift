@@ -34,25 +34,48 @@ public struct Binding {
         id = BindingRegistry.shared.register(name, function)
     }
     /// Pushes a Lua function that calls this binding.
-    func push(_ L: OpaquePointer) { geo_pushbinding(L, dispatch, lua_Integer(id)) }
+    func push(_ L: OpaquePointer) { geo_pushbinding(L, lua_Integer(id)) }
 }
 
-/// The one entry point from C into Swift. Runs the binding named by upvalue 2, converts every
-/// Swift error into a message on the stack and returns -1, which makes `geo_trampoline` raise
-/// it. Nothing here, nor in any binding, can longjmp.
-private let dispatch: geo_swift_function = { state in
+/// The one entry point from C into Swift, called by `geo_trampoline` (shim.h) by symbol. Runs
+/// the binding whose id is upvalue 1, converts every Swift error into an error value on the
+/// stack and returns -1, which makes the trampoline raise it. Nothing here, nor in any binding,
+/// can longjmp. An upvalue that Lua code altered (`debug.setupvalue`) is an error, not a call
+/// through a bad pointer.
+@_cdecl("geo_dispatch")
+func geoDispatch(_ state: OpaquePointer?) -> Int32 {
     guard let L = state else { return 0 }
-    let id = Int(lua_tointegerx(L, geo_upvalueindex(2), nil))
-    guard let entry = BindingRegistry.shared.entry(id) else {
-        lua_pushstring(L, Messages.internalError("unknown binding \(id)"))
+    var isInteger: Int32 = 0
+    let raw = lua_tointegerx(L, geo_upvalueindex(1), &isInteger)
+    guard isInteger != 0, lua_type(L, geo_upvalueindex(1)) == LUA_TNUMBER,
+          let id = Int(exactly: raw), let entry = BindingRegistry.shared.entry(id) else {
+        lua_pushstring(L, Messages.alteredBinding)
         return -1
     }
+    let call = LuaCall(L, name: entry.name)
     do {
-        return try entry.function(LuaCall(L, name: entry.name))
+        return try entry.function(call)
+    } catch LuaError.value(let reference) {
+        // An error value raised by Lua code in a callback: raise it again unchanged.
+        LuaError.pushValue(L, reference)
+        return -1
     } catch {
-        lua_pushstring(L, errorMessage(L, error, function: entry.name))
+        lua_pushstring(L, UntrustedText.message(errorMessage(L, settingError(error, call.context, function: entry.name) ?? error, function: entry.name)))
         return -1
     }
+}
+/// A `GeoError.invalidSetting` for a setting that came from an options table or an argument of
+/// this call, as the bad-argument error at that position ("option 'tol' must be ..."); nil for
+/// every other error.
+func settingError(_ error: Error, _ context: CallContext, function: String) -> LuaError? {
+    guard case GeoError.invalidSetting(let name, let requirement, let got) = error else { return nil }
+    if let o = context.options.last(where: { $0.keys[name] != nil }), let key = o.keys[name] {
+        return .badArgument(position: o.position, function: function, message: Messages.optionRange(key, requirement, got: got))
+    }
+    if let position = context.arguments[name] {
+        return .badArgument(position: position, function: function, message: Messages.settingRange(name, requirement, got: got))
+    }
+    return nil
 }
 
 /// The Lua message for a Swift error. Bad arguments follow luaL_argerror: the function's name

@@ -20,12 +20,14 @@ enum GeometryLua {
 
     /// Geodesic options from an options table (keys `geodesicKeys`; `points` under `pointsKey`).
     static func geodesicOptions(_ o: Options, pointsKey: String = "points", defaultPoints: Int = 64) throws -> GeodesicOptions {
-        var g = GeodesicOptions(points: try o.integer(pointsKey, in: 2...GeodesicOptions.maxPoints) ?? defaultPoints)
+        var g = GeodesicOptions(points: try o.integer(pointsKey) ?? defaultPoints)
+        o.alias(pointsKey, as: "points")
         if let s = try o.choice("solver", GeodesicSolver.allCases.map(\.rawValue)), let solver = GeodesicSolver(rawValue: s) {
             g.solver = solver
         }
-        if let t = try o.positive("tol") { g.tolerance = t }
-        g.maxIterations = try o.integer("max_iter", in: 0...Int(Int32.max))
+        if let t = try o.number("tol") { g.tolerance = t }
+        g.maxIterations = try o.integer("max_iter")
+        try g.validate()
         return g
     }
 
@@ -68,7 +70,7 @@ enum GeometryLua {
             let m = try manifold(call)
             let z = try point(call, 2, m, "point"), v = try point(call, 3, m, "velocity")
             let o = try Options(call, 4, allowed: ["steps", "method", "progress"])
-            let steps = try o.integer("steps", in: 1...10_000_000) ?? ExponentialMap.defaultSteps
+            let steps = try o.integer("steps") ?? ExponentialMap.defaultSteps
             let method = try o.choice("method", ExponentialMap.Method.allCases.map(\.rawValue)).flatMap(ExponentialMap.Method.init) ?? .rk4
             let r = try withProgress("exp", o) { try ExponentialMap.shoot(from: z, velocity: v, on: m.generator, steps: steps, method: method, progress: $0) }
             call.push(r.point, as: VectorLua.type)
@@ -80,7 +82,7 @@ enum GeometryLua {
             let a = try point(call, 2, m, "start point"), b = try point(call, 3, m, "end point")
             let o = try Options(call, 4, allowed: geodesicKeys + ["steps", "details"])
             var options = LogMap.Options(geodesic: try geodesicOptions(o))
-            if let s = try o.integer("steps", in: 1...10_000_000) { options.steps = s }
+            if let s = try o.integer("steps") { options.steps = s }
             let r = try withProgress("log", o) { try LogMap.compute(on: m.generator, from: a, to: b, options: options, progress: $0) }
             call.push(r.vector, as: VectorLua.type)
             // Only the vector by default, so that geo.exp(m, a, geo.log(m, a, b)) works.
@@ -106,7 +108,7 @@ enum GeometryLua {
             let a = try point(call, 2, m, "a"), b = try point(call, 3, m, "b"), c = try point(call, 4, m, "c")
             let o = try Options(call, 5, allowed: geodesicKeys + ["steps", "transport"])
             var options = Analogy.Options(geodesic: try geodesicOptions(o))
-            if let s = try o.integer("steps", in: 1...10_000_000) { options.steps = s }
+            if let s = try o.integer("steps") { options.steps = s }
             if let t = try o.choice("transport", ParallelTransport.Method.allCases.map(\.rawValue)).flatMap(ParallelTransport.Method.init) {
                 options.transport = t
             }
@@ -160,9 +162,9 @@ enum GeometryLua {
                                                "solver", "tol", "max_iter", "progress"])
         let measure = Sweep.Measure(rawValue: try o.choice("measure", Sweep.Measure.allCases.map(\.rawValue)) ?? "sectional") ?? .sectional
         var rng = try o.integer("seed").map { SeededRandom(seed: UInt64(bitPattern: Int64($0))) } ?? SeededRandom()
-        let scale = try o.positive("scale") ?? 1
+        let scale = try Setting.positive("scale", try o.number("scale") ?? 1)
         let given = try listedPoints(call, o, m)
-        let samples = try o.integer("samples", in: 1...10_000_000) ?? (given?.count ?? 100)
+        let samples = try Sweep.checkSamples(try o.integer("samples") ?? (given?.count ?? 100), latentDim: m.latentDim)
         let needed = measure == .ratio ? 2 * samples : samples
 
         // The latent points: a list, a sampler, or the standard normal prior (times scale).
@@ -235,11 +237,7 @@ enum GeometryLua {
         let L = call.L
         lua_pushvalue(L, -1)
         lua_pushinteger(L, lua_Integer(k))
-        guard geo_pcall(L, 1, 1, 0) == LUA_OK else {
-            let msg = geo_tostring(L, -1).map { String(cString: $0) } ?? "(error object is not a string)"
-            geo_pop(L, 1)
-            throw LuaError.runtime(msg)
-        }
+        guard geo_pcall(L, 1, 1, 0) == LUA_OK else { throw LuaError.capture(L) }
         defer { geo_pop(L, 1) }
         guard let v = VectorLua.type.value(L, -1) else { throw LuaError.runtime(Messages.samplerResult(got: call.typeName(-1))) }
         try m.generator.checkPoint(v, "sampled point")

@@ -8,8 +8,17 @@ public struct LuaCall {
     public let L: OpaquePointer
     /// The binding's registered name, used in error messages when Lua does not know a better one.
     public let name: String
+    /// Where the engine's settings came from, for phrasing `GeoError.invalidSetting`.
+    let context = CallContext()
 
     init(_ L: OpaquePointer, name: String) { self.L = L; self.name = name }
+
+    /// Declares that argument `position` is the engine setting `setting` (e.g. geo.zeros's size,
+    /// geo.regularized's lambda): a `GeoError.invalidSetting` for it becomes a bad-argument
+    /// error at that position.
+    public func argument(_ position: Int32, isSetting setting: String) {
+        context.arguments[setting] = position
+    }
 
     /// The number of arguments.
     public var count: Int32 { lua_gettop(L) }
@@ -65,14 +74,14 @@ public struct LuaCall {
     public func integer(_ i: Int32, default value: Int) throws -> Int {
         isNoneOrNil(i) ? value : try integer(i)
     }
-    /// An integer in 0...max, for sizes; a huge request is an error, not an allocation.
-    public func size(_ i: Int32, max: Int = LuaCall.maxElements) throws -> Int {
+    /// A size (a count of entries) at argument i: an integer, checked against
+    /// `Vector.maxCount` and the memory budget by the engine.
+    public func size(_ i: Int32) throws -> Int {
         let n = try integer(i)
-        guard n >= 0, n <= max else { throw argumentError(i, Messages.sizeOutOfRange(n, max: max)) }
+        argument(i, isSetting: "size")
+        try Vector.checkCount(n)
         return n
     }
-    /// The most entries one vector or matrix may have (8e8 bytes of Doubles).
-    public static let maxElements = 100_000_000
 
     /// A string (numbers are converted, as luaL_checkstring does).
     public func string(_ i: Int32) throws -> String {
@@ -101,7 +110,8 @@ public struct LuaCall {
     public func sequence<T>(_ i: Int32, _ read: (Int) throws -> T) throws -> [T] {
         try table(i)
         let n = Int(lua_rawlen(L, i))
-        guard n <= LuaCall.maxElements else { throw argumentError(i, Messages.sizeOutOfRange(n, max: LuaCall.maxElements)) }
+        argument(i, isSetting: "size")
+        try Vector.checkCount(n)
         var out = [T](); out.reserveCapacity(n)
         let t = lua_absindex(L, i)
         for k in 1...max(1, n) where n > 0 {
@@ -137,6 +147,15 @@ public struct LuaCall {
 
     // MARK: Results
 
+    /// Checks that a result table of `count` entries fits the memory budget (Lua raises its
+    /// memory errors with longjmp, which must not happen under a Swift frame).
+    public func checkTable(_ count: Int) throws {
+        try MemoryBudget.check(bytes: MemoryBudget.product([count, LuaCall.bytesPerTableEntry]) ?? Int.max,
+                               for: "a Lua table of \(count) entries")
+    }
+    /// What one array entry of a Lua table costs, with slack for the table's growth.
+    static let bytesPerTableEntry = 32
+
     @discardableResult public func push(_ x: Double) -> Int32 { lua_pushnumber(L, x); return 1 }
     @discardableResult public func push(_ n: Int) -> Int32 { lua_pushinteger(L, lua_Integer(n)); return 1 }
     @discardableResult public func push(_ b: Bool) -> Int32 { lua_pushboolean(L, b ? 1 : 0); return 1 }
@@ -158,4 +177,13 @@ public struct LuaCall {
     public func setField(_ key: String, _ push: () -> Void) {
         lua_pushstring(L, key); push(); lua_rawset(L, -3)
     }
+}
+
+/// What a binding has told the dispatcher about the origin of the engine's settings: the
+/// position of its options table and its keys, and arguments that are settings themselves.
+final class CallContext {
+    /// Options tables: (argument position, engine setting name -> option key given).
+    var options: [(position: Int32, keys: [String: String])] = []
+    /// Settings given as plain arguments: name -> position.
+    var arguments: [String: Int32] = [:]
 }

@@ -103,30 +103,47 @@ public final class LuaSession {
     // MARK: Ctrl-C
 
     nonisolated(unsafe) private static var executing: OpaquePointer?
+    nonisolated(unsafe) private static var handlerInstalled = false
 
     private static func beginExecution(_ L: OpaquePointer) {
         Cancellation.reset()
         executing = L
+        if handlerInstalled { setHandler(interruptHandler) }
     }
     private static func endExecution(_ L: OpaquePointer) {
         executing = nil
         geo_clearhook(L)
         Cancellation.reset()
+        // A first Ctrl-C during the chunk restored the default action; arm ours again.
+        if handlerInstalled { setHandler(interruptHandler) }
     }
 
     /// What SIGINT does (lua.c's laction): asks running Lua code to stop through a hook that
-    /// raises "interrupted", and the engine's loops through `Cancellation`. Signal-safe.
+    /// raises "interrupted", and the engine's loops through `Cancellation`. While a chunk runs,
+    /// it also restores the default action, so that a second Ctrl-C terminates the process
+    /// even when the first cannot be honoured (a long call into a C library). Signal-safe.
     public static func interrupt() {
         Cancellation.request()
-        if let L = executing { geo_interrupt(L) }
+        if let L = executing {
+            geo_interrupt(L)
+            if handlerInstalled { setHandler(nil) }
+        }
+    }
+
+    private static let interruptHandler: @convention(c) (Int32) -> Void = { _ in LuaSession.interrupt() }
+
+    /// Installs `handler` for SIGINT, or the default action for nil (sigaction: signal-safe).
+    private static func setHandler(_ handler: (@convention(c) (Int32) -> Void)?) {
+        var action = sigaction()
+        if let h = handler { action.__sigaction_handler.sa_handler = h } else { action.__sigaction_handler.sa_handler = SIG_DFL }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = 0
+        sigaction(SIGINT, &action, nil)
     }
 
     /// Installs `interrupt` as the SIGINT handler.
     public static func installInterruptHandler() {
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = { _ in LuaSession.interrupt() }
-        sigemptyset(&action.sa_mask)
-        action.sa_flags = 0
-        sigaction(SIGINT, &action, nil)
+        handlerInstalled = true
+        setHandler(interruptHandler)
     }
 }

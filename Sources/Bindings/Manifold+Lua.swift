@@ -39,7 +39,7 @@ enum ManifoldLua {
         metamethods: [
             ("__tostring", Binding("__tostring") { call in
                 let m = try call.value(1, type)
-                return call.push("geo.Manifold(\(m.name): latent_dim \(m.latentDim), data_dim \(m.dataDim))")
+                return call.push("geo.Manifold(\(untrusted: m.name): latent_dim \(m.latentDim), data_dim \(m.dataDim))")
             }),
             ("__eq", Binding("__eq") { call in
                 guard let a = type.value(call.L, 1), let b = type.value(call.L, 2) else { return call.push(false) }
@@ -74,17 +74,16 @@ enum ManifoldLua {
     static let constructors: [Binding] = [
         Binding("sphere") { call in
             let o = try Options(call, 1, allowed: ["radius"])
-            return call.push(surface(try Sphere(radius: try o.positive("radius") ?? 1), "sphere"), as: type)
+            return call.push(surface(try Sphere(radius: try o.number("radius") ?? 1), "sphere"), as: type)
         },
         Binding("torus") { call in
             let o = try Options(call, 1, allowed: ["R", "r"])
-            let R = try o.positive("R") ?? 2, r = try o.positive("r") ?? 1
-            guard r < R else { throw call.argumentError(1, Messages.torusRadii(R: R, r: r)) }
+            let R = try o.number("R") ?? 2, r = try o.number("r") ?? 1
             return call.push(surface(try Torus(R: R, r: r), "torus"), as: type)
         },
         Binding("plane") { call in
             let o = try Options(call, 1, allowed: ["dim"])
-            return call.push(surface(try Plane(dim: try o.integer("dim", in: 1...10_000) ?? 2), "plane"), as: type)
+            return call.push(surface(try Plane(dim: try o.integer("dim") ?? 2), "plane"), as: type)
         },
         Binding("saddle") { call in
             _ = try Options(call, 1, allowed: [])
@@ -114,12 +113,12 @@ enum ManifoldLua {
         Binding("regularized") { call in
             let m = try call.value(1, type)
             let lambda = try call.number(2)
-            guard lambda.isFinite, lambda > 0 else { throw call.argumentError(2, Messages.positiveNumber(got: formatNumber(lambda))) }
+            call.argument(2, isSetting: "lambda")
             return call.push(try m.regularized(lambda: lambda), as: type)
         },
         Binding("swissroll") { call in
             let o = try Options(call, 1, allowed: ["a", "theta0"])
-            let g = try SwissRoll(a: try o.positive("a") ?? 1, theta0: try o.finite("theta0") ?? 2 * Double.pi)
+            let g = try SwissRoll(a: try o.number("a") ?? 1, theta0: try o.number("theta0") ?? 2 * Double.pi)
             return call.push(surface(g, "swissroll"), as: type)
         },
     ]

@@ -90,9 +90,8 @@ enum MatrixLua {
             }
             let cols = rows.first?.count ?? 0
             guard rows.allSatisfy({ $0.count == cols }) else { throw call.argumentError(1, Messages.raggedMatrix) }
-            guard rows.count * cols <= LuaCall.maxElements else {
-                throw call.argumentError(1, Messages.sizeOutOfRange(rows.count * cols, max: LuaCall.maxElements))
-            }
+            call.argument(1, isSetting: "size")
+            try Matrix.checkShape(rows: rows.count, cols: cols)
             return call.push(try Matrix(rows: rows.count, cols: cols, scalars: rows.flatMap { $0 }), as: type)
         },
     ]

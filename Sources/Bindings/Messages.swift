@@ -25,13 +25,15 @@ enum Messages {
     static func optionRange(_ key: String, _ requirement: String, got: String) -> String {
         "option '\(key)' must be \(requirement), got \(got)"
     }
+    static func settingRange(_ name: String, _ requirement: String, got: String) -> String {
+        "\(name) must be \(requirement), got \(got)"
+    }
     static let optionKeyNotString = "option names must be strings"
     static func optionChoice(_ key: String, _ choices: [String], got: String) -> String {
         "option '\(key)' must be one of " + choices.map { "\"\($0)\"" }.joined(separator: ", ") + ", got \"\(got)\""
     }
 
     // Sizes and indices.
-    static func sizeOutOfRange(_ n: Int, max: Int) -> String { "size \(n) is out of range (0 to \(max))" }
     static func indexOutOfRange(_ what: String, _ i: Int, _ count: Int) -> String {
         "\(what) \(i) is out of range (1 to \(count))"
     }
@@ -50,10 +52,6 @@ enum Messages {
     static let multiplyVectors = "attempt to multiply two geo.Vector values (use v:dot(w) for the inner product)"
     static let zeroVector = "cannot normalize a zero vector"
     static let raggedMatrix = "rows of a matrix must have equal lengths"
-    static func positiveNumber(got: String) -> String { "positive number expected, got \(got)" }
-    static func torusRadii(R: Double, r: Double) -> String {
-        "the tube radius r must be smaller than R, got R = \(formatNumber(R)), r = \(formatNumber(r))"
-    }
     static let sweepTooFewPoints = "option 'points' must hold at least 1 point (2 for measure \"ratio\")"
     static func samplerResult(got: String) -> String { "sampler must return a geo.Vector, got \(got)" }
     static let noImages = "no images to save"
@@ -64,17 +62,12 @@ enum Messages {
         "option '\(key)' is required (\(expected))"
     }
     static let sigmaNeedsGaussian = "option 'sigma' needs likelihood = \"gaussian\""
-    static func subsetTooLarge(_ n: Int, _ count: Int) -> String {
-        "option 'subset' must be at most the data set's \(count) images, got \(n)"
-    }
     static func outDirectoryMissing(_ path: String, _ dir: String) -> String {
         "option 'out': cannot write '\(path)': directory '\(dir)' does not exist"
     }
     static func outDirectoryNotWritable(_ path: String, _ dir: String) -> String {
         "option 'out': cannot write '\(path)': directory '\(dir)' is not writable"
     }
-    static func hiddenEntry(_ index: Int, max: Int, got: String) -> String {
-        "option 'hidden': entry \(index) must be an integer from 1 to \(max), got \(got)"
-    }
     static func internalError(_ what: String) -> String { "internal error: \(what)" }
+    static let alteredBinding = "bad geo function (its upvalue was altered)"
 }

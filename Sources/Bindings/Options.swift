@@ -2,7 +2,9 @@ import CLua
 
 /// An options table (`{points=64, solver="georce"}`), checked key by key against the keys a
 /// function accepts: an unknown key (a typo like `iters=`) or a value of the wrong type is a
-/// bad-argument error that names it. Values are read eagerly into Swift values.
+/// bad-argument error that names it. Values are read eagerly into Swift values. Whether a value
+/// is in range is the engine's rule (`Setting`): the engine's `GeoError.invalidSetting` for a
+/// key of this table becomes a bad-argument error at the table's position (see `CallContext`).
 public struct Options {
     private var values: [String: Value] = [:]
     let position: Int32
@@ -14,6 +16,7 @@ public struct Options {
     /// table whose keys are all in `allowed`.
     public init(_ call: LuaCall, _ position: Int32, allowed: [String]) throws {
         self.call = call; self.position = position
+        defer { call.context.options.append((position, Dictionary(uniqueKeysWithValues: values.keys.map { ($0, $0) }))) }
         if call.isNoneOrNil(position) { return }
         try call.table(position)
         let L = call.L, t = lua_absindex(L, position)
@@ -63,22 +66,6 @@ public struct Options {
         default: throw fail(key, "a number", v)
         }
     }
-    /// A finite number > 0 (tolerances, radii, step sizes).
-    public func positive(_ key: String) throws -> Double? {
-        guard let x = try number(key) else { return nil }
-        guard x > 0, x.isFinite else {
-            throw call.argumentError(position, Messages.optionRange(key, "a positive number", got: formatNumber(x)))
-        }
-        return x
-    }
-    /// A finite number.
-    public func finite(_ key: String) throws -> Double? {
-        guard let x = try number(key) else { return nil }
-        guard x.isFinite else {
-            throw call.argumentError(position, Messages.optionRange(key, "a finite number", got: formatNumber(x)))
-        }
-        return x
-    }
     public func integer(_ key: String) throws -> Int? {
         guard let v = values[key] else { return nil }
         switch v {
@@ -89,15 +76,12 @@ public struct Options {
         default: throw fail(key, "an integer", v)
         }
     }
-    /// An integer in `range`.
-    public func integer(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
-        guard let n = try integer(key) else { return nil }
-        guard range.contains(n) else {
-            let req = range.upperBound == Int.max ? "an integer >= \(range.lowerBound)"
-                                                  : "an integer from \(range.lowerBound) to \(range.upperBound)"
-            throw call.argumentError(position, Messages.optionRange(key, req, got: String(n)))
-        }
-        return n
+    /// Declares that option `key` is passed to the engine as the setting `setting` (e.g. a
+    /// sweep's `path_points` is its geodesics' `points`), so that the engine's verdict on it
+    /// names the option.
+    public func alias(_ key: String, as setting: String) {
+        guard values[key] != nil, let i = call.context.options.lastIndex(where: { $0.position == position }) else { return }
+        call.context.options[i].keys[setting] = key
     }
     public func string(_ key: String) throws -> String? {
         guard let v = values[key] else { return nil }

@@ -37,7 +37,7 @@ enum PathLua {
             ("__len", Binding("__len") { call in call.push(try call.value(1, type).path.count) }),
             ("__tostring", Binding("__tostring") { call in
                 let p = try call.value(1, type).path
-                var s = "geo.Path(\(p.count) points on \(try call.value(1, type).manifold.name), solver \(p.solver)"
+                var s = "geo.Path(\(p.count) points on \(untrusted: try call.value(1, type).manifold.name), solver \(p.solver)"
                 if p.solver != "line" { s += ", \(p.converged ? "converged" : "not converged (\(p.stop.rawValue))") after \(p.iterations) iteration\(p.iterations == 1 ? "" : "s")" }
                 return call.push(s + ")")
             }),
@@ -83,13 +83,9 @@ enum PathLua {
             let m = try call.value(1, ManifoldLua.type)
             let a = try latent(call, 2, m), b = try latent(call, 3, m)
             let o = try Options(call, 4, allowed: ["points"])
-            let n = try o.integer("points", in: 2...LuaCall.maxPathPoints) ?? 64
+            let n = try o.integer("points") ?? 64
             return call.push(ManifoldPath(path: try Path.line(from: a, to: b, points: n), manifold: m), as: type)
         },
     ]
 }
 
-extension LuaCall {
-    /// The most points a path may have.
-    public static let maxPathPoints = 100_000
-}

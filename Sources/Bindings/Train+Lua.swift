@@ -47,7 +47,7 @@ enum TrainLua {
         geo_pop(L, 1)
 
         var c = VAEConfig()
-        c.latent = try o.integer("latent", in: 1...VAEConfig.maxLatent) ?? c.latent
+        c.latent = try o.integer("latent") ?? c.latent
         c.architecture = VAEConfig.Architecture(rawValue: try o.choice("arch", ["mlp", "conv"]) ?? "mlp") ?? .mlp
         if o.pushRaw("hidden") {
             defer { geo_pop(L, 1) }
@@ -56,21 +56,19 @@ enum TrainLua {
         if let a = try o.choice("activation", activations.map { $0.0 }) {
             c.activation = activations.first { $0.0 == a }?.1 ?? .silu
         }
-        c.epochs = try o.integer("epochs", in: 1...VAEConfig.maxEpochs) ?? c.epochs
-        c.batchSize = try o.integer("batch", in: 1...VAEConfig.maxBatchSize) ?? c.batchSize
-        c.learningRate = try o.positive("lr") ?? c.learningRate
-        c.seed = UInt64(try o.integer("seed", in: 0...Int.max) ?? 0)
+        c.epochs = try o.integer("epochs") ?? c.epochs
+        c.batchSize = try o.integer("batch") ?? c.batchSize
+        c.learningRate = try o.number("lr") ?? c.learningRate
+        c.seed = UInt64(bitPattern: Int64(try o.integer("seed") ?? 0))
         let likelihood = try o.choice("likelihood", ["bernoulli", "gaussian"]) ?? "bernoulli"
-        let sigma = try o.positive("sigma")
+        let sigma = try o.number("sigma")
         if likelihood == "gaussian" {
             c.likelihood = .gaussian(sigma: sigma ?? defaultSigma)
         } else if sigma != nil {
             throw call.argumentError(1, Messages.sigmaNeedsGaussian)
         }
-        if let s = try o.integer("subset", in: 1...Int.max) {
-            guard s <= data.count else { throw call.argumentError(1, Messages.subsetTooLarge(s, data.count)) }
-            c.subset = s
-        }
+        c.subset = try o.integer("subset")
+        try c.validate()
         let out = try o.string("out")
         if let path = out { try checkWritable(call, path) }
         let name = try o.string("name")
@@ -91,27 +89,21 @@ enum TrainLua {
         }
     }
 
-    /// The `hidden` option at the top of the stack: a sequence of integers 1...maxWidth, two for conv.
+    /// The `hidden` option at the top of the stack: a sequence of integers (the sizes and their
+    /// count are the engine's rules, `VAEConfig.validate`).
     static func hiddenSizes(_ call: LuaCall, architecture: VAEConfig.Architecture) throws -> [Int] {
-        let requirement = architecture == .conv ? "a table of two positive integers (channels)"
-                                                : "a table of positive integers"
         guard lua_type(call.L, -1) == LUA_TTABLE else {
-            throw call.argumentError(1, Messages.optionType("hidden", requirement, got: call.typeName(-1)))
+            throw call.argumentError(1, Messages.optionType("hidden", "a table of integers", got: call.typeName(-1)))
         }
-        let sizes = try call.sequence(-1) { k -> Int in
+        return try call.sequence(-1) { k -> Int in
             var isNum: Int32 = 0
             let x = lua_tonumberx(call.L, -1, &isNum)
-            guard isNum != 0, lua_type(call.L, -1) == LUA_TNUMBER, let n = Int(exactly: x),
-                  (1...VAEConfig.maxWidth).contains(n) else {
+            guard isNum != 0, lua_type(call.L, -1) == LUA_TNUMBER, let n = Int(exactly: x) else {
                 let got = lua_type(call.L, -1) == LUA_TNUMBER ? formatNumber(x) : "a \(call.typeName(-1))"
-                throw call.argumentError(1, Messages.hiddenEntry(k, max: VAEConfig.maxWidth, got: got))
+                throw call.argumentError(1, Messages.optionType("hidden", "a table of integers (entry \(k))", got: got))
             }
             return n
         }
-        if architecture == .conv && sizes.count != 2 {
-            throw call.argumentError(1, Messages.optionType("hidden", requirement, got: "\(sizes.count) entries"))
-        }
-        return sizes
     }
 
     static let constructors: [Binding] = [

@@ -20,6 +20,11 @@ final class Box<T>: LuaObject {
 /// A Lua userdata type for Swift values of type T: one metatable named `name` (so type errors
 /// read "geo.Vector expected, got nil"), methods and metamethods in separate tables. The userdata
 /// holds one retained pointer to a `Box<T>`; `__gc` releases it and clears the slot.
+///
+/// As in liolib, every entry point checks the type of the userdata it is given against this
+/// metatable (`luaL_testudata`), `__gc` included: Lua code can reach any metamethod with
+/// `getmetatable(v).__gc(x)` and pass it any value, an io file or another geo type, and `__gc`
+/// can run more than once on a resurrected object. Both are harmless here.
 public final class UserType<T> {
     public let name: String
     let methods: [Binding]
@@ -28,11 +33,14 @@ public final class UserType<T> {
     let fields: [String]
     /// A custom `__index` (for `v[i]` or fields); when nil, `__index` is the methods table.
     let index: Binding?
+    /// This type's `__gc`.
+    let gc: Binding
 
     public init(name: String, methods: [Binding], metamethods: [(String, Binding)],
                 fields: [String] = [], index: Binding? = nil) {
         self.name = name; self.methods = methods; self.metamethods = metamethods
         self.fields = fields; self.index = index
+        gc = UserType.makeGC(name)
     }
 
     /// Creates the metatable in the registry of L (once per state).
@@ -46,41 +54,61 @@ public final class UserType<T> {
         if let index = index { geo_pop(L, 1); index.push(L) }
         lua_setfield(L, mt, "__index")
         for (key, b) in metamethods { b.push(L); lua_setfield(L, mt, key) }
-        UserType.gc.push(L); lua_setfield(L, mt, "__gc")
+        gc.push(L); lua_setfield(L, mt, "__gc")
         geo_pop(L, 1)
     }
 
-    /// Pushes a new userdata holding `value`.
+    /// Pushes a new userdata holding `value`: the process's tag, then the retained pointer.
     func push(_ L: OpaquePointer, _ value: T) {
         // lua_newuserdatauv never returns NULL (it raises on memory exhaustion).
-        guard let slot = geo_newuserdata(L, MemoryLayout<UnsafeMutableRawPointer?>.size) else { return }
-        slot.storeBytes(of: Unmanaged.passRetained(Box(value) as LuaObject).toOpaque(),
-                        as: UnsafeMutableRawPointer?.self)
+        guard let block = geo_newuserdata(L, UserdataLayout.size) else { return }
+        block.storeBytes(of: UserdataLayout.tag, as: UInt64.self)
+        (block + UserdataLayout.pointerOffset).storeBytes(of: Unmanaged.passRetained(Box(value) as LuaObject).toOpaque(),
+                                                          as: UnsafeMutableRawPointer?.self)
         geo_setmetatable_named(L, name)
+    }
+
+    /// The address of the pointer slot of the userdata at index i, or nil when i is not a
+    /// userdata made by `push` with this type's metatable. Besides the metatable (which
+    /// `debug.setmetatable` can give to any userdata, an io file say), the block's size and the
+    /// process's tag must match, so a foreign block is never read as a pointer.
+    private func slot(_ L: OpaquePointer, _ i: Int32) -> UnsafeMutableRawPointer? { UserType.slot(L, i, name) }
+
+    private static func slot(_ L: OpaquePointer, _ i: Int32, _ name: String) -> UnsafeMutableRawPointer? {
+        guard let block = geo_testudata(L, i, name), lua_rawlen(L, i) == UserdataLayout.size,
+              block.load(as: UInt64.self) == UserdataLayout.tag else { return nil }
+        return block + UserdataLayout.pointerOffset
     }
 
     /// The value at index i, or nil when it is not a live userdata of this type.
     func value(_ L: OpaquePointer, _ i: Int32) -> T? {
-        guard let slot = geo_testudata(L, i, name),
-              let p = slot.load(as: UnsafeMutableRawPointer?.self) else { return nil }
+        guard let p = slot(L, i)?.load(as: UnsafeMutableRawPointer?.self) else { return nil }
         return (Unmanaged<LuaObject>.fromOpaque(p).takeUnretainedValue() as? Box<T>)?.value
     }
     /// Whether index i is a userdata of this type whose value `__gc` has already released.
     func isFreed(_ L: OpaquePointer, _ i: Int32) -> Bool {
-        guard let slot = geo_testudata(L, i, name) else { return false }
-        return slot.load(as: UnsafeMutableRawPointer?.self) == nil
+        guard let s = slot(L, i) else { return false }
+        return s.load(as: UnsafeMutableRawPointer?.self) == nil
     }
 
-    /// `__gc` for every type: releases the Swift object and clears the slot, so a resurrected
-    /// userdata reads as freed instead of dangling.
-    static var gc: Binding { sharedGC }
+    /// `__gc` for this type: releases the Swift object and clears the slot, so that a second
+    /// call (a resurrected userdata) finds nothing to release and a later use reads as freed
+    /// instead of dangling. Anything that is not a userdata of this type is left alone.
+    private static func makeGC(_ name: String) -> Binding {
+        Binding("__gc") { call in
+            guard let slot = slot(call.L, 1, name), let p = slot.load(as: UnsafeMutableRawPointer?.self) else { return 0 }
+            slot.storeBytes(of: nil, as: UnsafeMutableRawPointer?.self)
+            Unmanaged<LuaObject>.fromOpaque(p).release()
+            return 0
+        }
+    }
 }
 
-private let sharedGC = Binding("__gc") { call in
-    if lua_type(call.L, 1) == LUA_TUSERDATA, let slot = lua_touserdata(call.L, 1),
-       let p = slot.load(as: UnsafeMutableRawPointer?.self) {
-        slot.storeBytes(of: nil, as: UnsafeMutableRawPointer?.self)
-        Unmanaged<LuaObject>.fromOpaque(p).release()
-    }
-    return 0
+/// The memory of a geo userdata: an 8-byte tag, then the retained pointer to the Swift object.
+enum UserdataLayout {
+    static let pointerOffset = 8
+    static let size = pointerOffset + MemoryLayout<UnsafeMutableRawPointer?>.size
+    /// Chosen at random once per process, so that no other userdata's bytes match it by design.
+    static let tag: UInt64 = UInt64.random(in: 1...UInt64.max)
 }
+

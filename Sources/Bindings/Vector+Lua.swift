@@ -13,7 +13,7 @@ enum VectorLua {
             Binding("dot") { call in
                 let v = try call.value(1, type), w = try call.value(2, type)
                 guard v.count == w.count else { throw call.runtimeError(Messages.lengthMismatch("dot", v.count, w.count)) }
-                return call.push(v.dot(w))
+                return call.push(try v.dot(w))
             },
             Binding("norm") { call in call.push(try call.value(1, type).norm) },
             Binding("normalized") { call in
@@ -72,10 +72,10 @@ enum VectorLua {
     private static func arithmetic(_ call: LuaCall, _ op: String) -> LuaError {
         call.runtimeError(Messages.arithmetic(op, call.typeName(1), call.typeName(2)))
     }
-    private static func elementwise(_ call: LuaCall, _ op: String, _ f: (Vector, Vector) -> Vector) throws -> Int32 {
+    private static func elementwise(_ call: LuaCall, _ op: String, _ f: (Vector, Vector) throws -> Vector) throws -> Int32 {
         guard let a = type.value(call.L, 1), let b = type.value(call.L, 2) else { throw arithmetic(call, op) }
         guard a.count == b.count else { throw call.runtimeError(Messages.lengthMismatch(op, a.count, b.count)) }
-        return call.push(f(a, b), as: type)
+        return call.push(try f(a, b), as: type)
     }
 
     /// The functions of the geo table that make vectors.

@@ -6,11 +6,11 @@
  * 1. Re-declarations of the C API's function-like macros, which Swift cannot import
  *    (lua_pop, lua_pcall, lua_tostring, lua_upvalueindex, LUA_REGISTRYINDEX, ...).
  * 2. The error boundary. Lua raises errors with longjmp, which must never cross a live Swift
- *    frame. Every function that Lua calls is `geo_trampoline`, a C closure whose upvalue 1 is
- *    the Swift dispatcher (a C function pointer) and upvalue 2 the binding's id. The dispatcher
- *    runs the Swift binding, catches every Swift error, pushes its message and returns -1; only
- *    then, with all Swift frames gone, does the trampoline call lua_error. This is the one place
- *    in the program that raises a Lua error from native code.
+ *    frame. Every function that Lua calls is `geo_trampoline`, a C closure whose one upvalue
+ *    is the binding's id. It calls the Swift dispatcher `geo_dispatch` directly (by symbol),
+ *    which runs the binding, catches every Swift error, pushes the error value and returns -1;
+ *    only then, with all Swift frames gone, does the trampoline call lua_error. This is the one
+ *    place in the program that raises a Lua error from native code.
  * 3. lua.c's helpers that run under lua_pcall in C: the traceback message handler, the REPL's
  *    printer of results, and the interrupt hook that Ctrl-C installs.
  */
@@ -45,21 +45,24 @@ static inline int geo_getmetatable_named(lua_State *L, const char *tname) {
 }
 
 /* ---- 2. the error boundary ---- */
-typedef int (*geo_swift_function)(lua_State *L);
 
-/* Calls the Swift dispatcher; raises the pushed message when it returns a negative count. */
+/* The Swift dispatcher (Bindings, `@_cdecl("geo_dispatch")`): runs the binding whose id is
+ * upvalue 1 of the running closure, catches every Swift error, pushes the error value and
+ * returns -1, or returns the number of results it pushed. It is linked by name, not reached
+ * through a value Lua code could replace (`debug.setupvalue` can overwrite any upvalue). */
+extern int geo_dispatch(lua_State *L);
+
+/* Calls the Swift dispatcher; raises the pushed error value when it returns a negative count. */
 static int geo_trampoline(lua_State *L) {
-    geo_swift_function f = (geo_swift_function)lua_touserdata(L, lua_upvalueindex(1));
-    int n = f(L);
+    int n = geo_dispatch(L);
     if (n < 0) return lua_error(L);  /* no Swift frame is live here */
     return n;
 }
 
-/* Pushes a Lua function that runs Swift binding `id` through `dispatcher`. */
-static inline void geo_pushbinding(lua_State *L, geo_swift_function dispatcher, lua_Integer id) {
-    lua_pushlightuserdata(L, (void *)dispatcher);
+/* Pushes a Lua function that runs Swift binding `id` (its only upvalue). */
+static inline void geo_pushbinding(lua_State *L, lua_Integer id) {
     lua_pushinteger(L, id);
-    lua_pushcclosure(L, geo_trampoline, 2);
+    lua_pushcclosure(L, geo_trampoline, 1);
 }
 
 /* ---- 3. lua.c's helpers ---- */

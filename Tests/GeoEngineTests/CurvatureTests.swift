@@ -111,11 +111,11 @@ final class CurvatureTests: XCTestCase {
             // Scalar curvature = sum over ordered pairs of a metric-orthonormal frame, built here
             // by Gram–Schmidt in the metric, independently of the engine's SVD frame.
             let m = try g.metric(z)
-            func inner(_ a: Vector, _ b: Vector) throws -> Double { a.dot(try m.apply(b)) }
+            func inner(_ a: Vector, _ b: Vector) throws -> Double { try a.dot(try m.apply(b)) }
             var frame = [Vector]()
             for i in 0..<d {
                 var e = Vector(zeros: d); e[i] = 1
-                for f in frame { e = e.adding(f, scaledBy: -(try inner(e, f))) }
+                for f in frame { e = try e.adding(f, scaledBy: -(try inner(e, f))) }
                 frame.append(e / (try inner(e, e)).squareRoot())
             }
             var sum = 0.0

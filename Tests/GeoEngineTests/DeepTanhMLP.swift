@@ -87,7 +87,7 @@ final class DeepTanhMLP: Generator {
                 ju.append(fu.dg); jv.append(fv.dg)
                 let d2a1 = mul(ds1, mul(fu.dh1, fv.dh1))
                 let d2h2 = try w2.apply(d2a1)
-                let d2a2 = mul(ds2, mul(fu.dh2, fv.dh2)) + mul(l.s2, d2h2)
+                let d2a2 = try mul(ds2, mul(fu.dh2, fv.dh2)) + mul(l.s2, d2h2)
                 d2.append(try w3.apply(d2a2))
             }
         }

@@ -9,7 +9,7 @@ final class LinearAlgebraTests: XCTestCase {
     func assertClose(_ a: Vector, _ b: Vector, _ tol: Double, _ message: String = "",
                      file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(a.count, b.count, message, file: file, line: line)
-        XCTAssertLessThanOrEqual((a - b).norm, tol, "\(message): \(a) vs \(b)", file: file, line: line)
+        XCTAssertLessThanOrEqual(try (a - b).norm, tol, "\(message): \(a) vs \(b)", file: file, line: line)
     }
 
     func assertClose(_ a: Matrix, _ b: Matrix, _ tol: Double, _ message: String = "",
@@ -68,7 +68,7 @@ final class LinearAlgebraTests: XCTestCase {
             assertClose(try p + nrm, b, 1e-14, "P + N = I")
             let jtn = try Matrix.product(nrm, j)   // rows: J^T n
             XCTAssertLessThan(jtn.scalars.reduce(0) { max($0, abs($1)) }, 1e-12 * Double(dd), "J^T (I - P) = 0")
-            XCTAssertEqual(p.row(0).dot(b.row(1)), b.row(0).dot(p.row(1)), accuracy: 1e-12 * Double(dd), "P symmetric")
+            XCTAssertEqual(try p.row(0).dot(b.row(1)), try b.row(0).dot(p.row(1)), accuracy: 1e-12 * Double(dd), "P symmetric")
             // The pseudo-inverse is the least-squares solution: J^T (J x - u) = 0.
             let x = try ts.pseudoInverse(b.row(0))
             let residual = try j.apply(x) - b.row(0)

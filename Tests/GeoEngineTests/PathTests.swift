@@ -35,7 +35,7 @@ final class PathTests: XCTestCase {
         XCTAssertEqual(try p.length(on: g), chord.norm, accuracy: 1e-12)
         // Equal steps: E = L^2 / 2.
         XCTAssertEqual(try p.energy(on: g), chord.squaredNorm / 2, accuracy: 1e-12)
-        XCTAssertEqual(p.latentLength, (b - a).norm, accuracy: 1e-12)
+        XCTAssertEqual(try p.latentLength, try (b - a).norm, accuracy: 1e-12)
         XCTAssertEqual(try p.decode(on: g).rows, 11)
     }
 

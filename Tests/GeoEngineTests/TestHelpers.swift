@@ -53,7 +53,7 @@ func assertDerivativesMatchFiniteDifferences(_ g: Generator, at z: Vector, seed:
     // VJP: the adjoint identity to 1e-12 relative.
     let (vv, jtc) = try g.vjp(Matrix(row: z), cotangents: Matrix(row: c))
     XCTAssertLessThan(relativeError(vv.scalars, value.scalars), 1e-14, "vjp value vs forward", file: file, line: line)
-    let lhs = c.dot(jt.row(0)), rhs = Vector(jtc.scalars).dot(u)
+    let lhs = try c.dot(jt.row(0)), rhs = try Vector(jtc.scalars).dot(u)
     XCTAssertEqual(lhs, rhs, accuracy: 1e-12 * max(1, abs(lhs)), "adjoint identity", file: file, line: line)
 
     // Second order against central differences of the exact JVP.
@@ -67,7 +67,7 @@ func assertDerivativesMatchFiniteDifferences(_ g: Generator, at z: Vector, seed:
     XCTAssertLessThan(relativeError(sw.d2.scalars, so.d2.scalars, floor: 1e-6), 1e-10, "D2g symmetry", file: file, line: line)
 
     // A batch of two points gives the same rows as two single calls.
-    let z2 = z.adding(rng.normalVector(d), scaledBy: 0.1)
+    let z2 = try z.adding(rng.normalVector(d), scaledBy: 0.1)
     let batch = try g.jvp(try Matrix(rowVectors: [z, z2]), tangents: try Matrix(rowVectors: [u, v]))
     let single2 = try g.jvp(Matrix(row: z2), tangents: Matrix(row: v))
     XCTAssertLessThan(relativeError(batch.tangents.row(0).scalars, jt.row(0).scalars), 1e-12, "batched jvp row 0", file: file, line: line)

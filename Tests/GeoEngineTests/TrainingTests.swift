@@ -174,15 +174,15 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(message(VAEConfig(architecture: .conv)),
                        "the conv architecture needs images of shape [C,H,W] with H and W divisible by 4, got data shape [6]")
         XCTAssertEqual(message(VAEConfig(architecture: .conv, hidden: [1, 2, 3])),
-                       "the conv architecture needs hidden = two channel counts {c1, c2}, got 3 entries")
-        XCTAssertEqual(message(VAEConfig(hidden: [4, 0])), "hidden sizes must be integers from 1 to 65536, got 0")
+                       "hidden must be two channel counts {c1, c2} for arch \"conv\", got 3 entries")
+        XCTAssertEqual(message(VAEConfig(hidden: [4, 0])), "hidden must be a list of integers from 1 to 65536 (entry 2), got 0")
         XCTAssertEqual(message(VAEConfig(hidden: [65536, 65536])),
                        "the VAE would have 8594128934 parameters, more than the limit of 50000000; use smaller hidden sizes")
         XCTAssertEqual(message(VAEConfig(epochs: 0)), "epochs must be an integer from 1 to 1000000, got 0")
         XCTAssertEqual(message(VAEConfig(batchSize: 0)), "batch must be an integer from 1 to 65536, got 0")
         XCTAssertEqual(message(VAEConfig(learningRate: .nan)), "lr must be a positive number, got nan")
         XCTAssertEqual(message(VAEConfig(likelihood: .gaussian(sigma: 0))), "sigma must be a positive number, got 0")
-        XCTAssertEqual(message(VAEConfig(subset: 11)), "subset 11 is larger than the training set (10 images)")
+        XCTAssertEqual(message(VAEConfig(subset: 11)), "subset must be an integer from 1 to 10, got 11")
         XCTAssertEqual(message(VAEConfig(batchSize: 2, learningRate: 1e300)).map { $0.hasPrefix("VAE training diverged in epoch 1") }, true)
         let empty = try MatrixTrainingSet(points: Matrix(rows: 0, cols: 6))
         XCTAssertThrowsError(try VAETrainer.train(VAEConfig(), on: empty))

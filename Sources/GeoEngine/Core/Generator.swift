@@ -118,7 +118,7 @@ public final class Manifold {
     /// The encoder's mean for one data vector x (length data_dim).
     public func encode(_ x: Vector) throws -> Vector {
         guard let enc = encoder else {
-            throw GeoError.invalidArgument("manifold '\(name)' has no encoder")
+            throw GeoError.invalidArgument("manifold '\(untrusted: name)' has no encoder")
         }
         guard x.count == enc.latentDim else {
             throw GeoError.dimensionMismatch("data_dim is \(enc.latentDim), vector has \(x.count)")
@@ -126,7 +126,7 @@ public final class Manifold {
         guard x.isFinite else { throw GeoError.invalidArgument("vector has a NaN or infinite entry") }
         let out = try enc.forward(Matrix(row: x))
         guard out.cols >= latentDim else {
-            throw GeoError.format("encoder of '\(name)' has \(out.cols) outputs, fewer than latent_dim \(latentDim)")
+            throw GeoError.format("encoder of '\(untrusted: name)' has \(out.cols) outputs, fewer than latent_dim \(latentDim)")
         }
         return Vector(Array(out.scalars[0..<latentDim]))
     }

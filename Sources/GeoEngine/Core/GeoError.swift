@@ -5,6 +5,12 @@ public enum GeoError: Error, CustomStringConvertible, Equatable {
     case dimensionMismatch(String)
     /// A value outside what an operation accepts (NaN, a zero vector, points=1, ...).
     case invalidArgument(String)
+    /// A user-chosen setting (an option such as `tol`, a size such as `dim`) outside its
+    /// rule: "<name> must be <requirement>, got <got>" (see `Setting`).
+    case invalidSetting(name: String, requirement: String, got: String)
+    /// An allocation that the memory budget cannot hold (see `MemoryBudget`): what it was for,
+    /// how many bytes it needs and the budget.
+    case outOfMemory(what: String, needed: Int, budget: Int)
     /// A numerical failure: a singular or hopelessly ill-conditioned system, a diverged solver.
     case numerical(String)
     /// A malformed, truncated or inconsistent file (model, data set, image).
@@ -18,6 +24,9 @@ public enum GeoError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .dimensionMismatch(let m): return "dimension mismatch: \(m)"
         case .invalidArgument(let m): return m
+        case .invalidSetting(let name, let requirement, let got): return "\(name) must be \(requirement), got \(got)"
+        case .outOfMemory(let what, let needed, let budget):
+            return "not enough memory: \(what) needs \(MemoryBudget.format(bytes: needed)), the memory budget is \(MemoryBudget.format(bytes: budget)) (set GEOREPL_MEMORY_LIMIT to change it)"
         case .numerical(let m): return m
         case .format(let m): return m
         case .io(let m): return m

@@ -23,6 +23,16 @@ public struct Matrix: Equatable, CustomStringConvertible {
     init(rows: Int, cols: Int, unchecked scalars: [Double]) {
         self.rows = rows; self.cols = cols; self.scalars = scalars
     }
+    /// Checks a requested shape from user input: at most `Vector.maxCount` entries, within the
+    /// memory budget.
+    public static func checkShape(rows: Int, cols: Int) throws {
+        guard let n = MemoryBudget.product([rows, cols]) else {
+            throw GeoError.invalidSetting(name: "size", requirement: "at most \(Vector.maxCount) entries", got: "\(rows)x\(cols)")
+        }
+        try Setting.integer("size", n, in: 0...Vector.maxCount)
+        try MemoryBudget.doubles(n, for: "a \(rows)x\(cols) matrix")
+    }
+
     /// The n x n identity.
     public static func identity(_ n: Int) -> Matrix {
         var m = Matrix(rows: n, cols: n)

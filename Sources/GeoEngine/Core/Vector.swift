@@ -16,10 +16,28 @@ public struct Vector: Equatable, Hashable, CustomStringConvertible {
         set { scalars[i] = newValue }
     }
 
-    /// Euclidean inner product. Precondition (checked by callers): equal counts.
-    public func dot(_ w: Vector) -> Double {
+    /// The most entries a vector (or a matrix) made from user input may have: 10^8.
+    public static let maxCount = 100_000_000
+
+    /// Checks a requested entry count against `maxCount` and the memory budget.
+    public static func checkCount(_ n: Int) throws {
+        try Setting.integer("size", n, in: 0...maxCount)
+        try MemoryBudget.doubles(n, for: "a vector of \(n) entries")
+    }
+
+    /// Throws `GeoError.dimensionMismatch` unless `w` has as many entries as this vector.
+    @inline(__always)
+    func checkSameCount(_ w: Vector, _ op: String) throws {
+        guard count == w.count else {
+            throw GeoError.dimensionMismatch("cannot \(op) vectors of length \(count) and \(w.count)")
+        }
+    }
+
+    /// Euclidean inner product; the counts must agree.
+    public func dot(_ w: Vector) throws -> Double {
+        try checkSameCount(w, "take the inner product of")
         var s = 0.0
-        for i in 0..<min(count, w.count) { s += scalars[i] * w.scalars[i] }
+        for i in 0..<count { s += scalars[i] * w.scalars[i] }
         return s
     }
     /// Euclidean norm, computed without overflow for large entries.
@@ -30,26 +48,37 @@ public struct Vector: Equatable, Hashable, CustomStringConvertible {
         for x in scalars { let y = x / m; s += y * y }
         return m * s.squareRoot()
     }
-    public var squaredNorm: Double { dot(self) }
+    public var squaredNorm: Double { scalars.reduce(0.0) { $0 + $1 * $1 } }
     /// True when every entry is finite (no NaN or infinity).
     public var isFinite: Bool { scalars.allSatisfy { $0.isFinite } }
 
-    public static func + (a: Vector, b: Vector) -> Vector {
-        Vector(zip(a.scalars, b.scalars).map { $0 + $1 })
+    // Sums and differences refuse vectors of different lengths (GeoError.dimensionMismatch)
+    // rather than silently dropping entries.
+    public static func + (a: Vector, b: Vector) throws -> Vector {
+        try a.checkSameCount(b, "add")
+        return Vector(zip(a.scalars, b.scalars).map { $0 + $1 })
     }
-    public static func - (a: Vector, b: Vector) -> Vector {
-        Vector(zip(a.scalars, b.scalars).map { $0 - $1 })
+    public static func - (a: Vector, b: Vector) throws -> Vector {
+        try a.checkSameCount(b, "subtract")
+        return Vector(zip(a.scalars, b.scalars).map { $0 - $1 })
     }
     public static prefix func - (a: Vector) -> Vector { Vector(a.scalars.map { -$0 }) }
     public static func * (s: Double, a: Vector) -> Vector { Vector(a.scalars.map { s * $0 }) }
     public static func * (a: Vector, s: Double) -> Vector { Vector(a.scalars.map { $0 * s }) }
     public static func / (a: Vector, s: Double) -> Vector { Vector(a.scalars.map { $0 / s }) }
-    public static func += (a: inout Vector, b: Vector) { for i in 0..<min(a.count, b.count) { a.scalars[i] += b.scalars[i] } }
-    public static func -= (a: inout Vector, b: Vector) { for i in 0..<min(a.count, b.count) { a.scalars[i] -= b.scalars[i] } }
+    public static func += (a: inout Vector, b: Vector) throws {
+        try a.checkSameCount(b, "add")
+        for i in 0..<a.count { a.scalars[i] += b.scalars[i] }
+    }
+    public static func -= (a: inout Vector, b: Vector) throws {
+        try a.checkSameCount(b, "subtract")
+        for i in 0..<a.count { a.scalars[i] -= b.scalars[i] }
+    }
 
-    /// a + s * b, the BLAS axpy.
-    public func adding(_ b: Vector, scaledBy s: Double) -> Vector {
-        Vector(zip(scalars, b.scalars).map { $0 + s * $1 })
+    /// a + s * b, the BLAS axpy; the counts must agree.
+    public func adding(_ b: Vector, scaledBy s: Double) throws -> Vector {
+        try checkSameCount(b, "add")
+        return Vector(zip(scalars, b.scalars).map { $0 + s * $1 })
     }
 
     public var description: String {

@@ -7,7 +7,7 @@ public enum DatasetCatalog {
     /// An unknown name or split is `.invalidArgument`; missing files are `.io`.
     public static func load(_ name: String, split: String = "train") throws -> FashionMNIST {
         guard name.lowercased() == "fashion-mnist" else {
-            throw GeoError.invalidArgument("unknown data set '\(name)' (known: \(names.joined(separator: ", ")))")
+            throw GeoError.invalidArgument("unknown data set '\(untrusted: name)' (known: \(names.joined(separator: ", ")))")
         }
         return try FashionMNIST.load(split: FashionMNIST.Split(name: split))
     }

@@ -25,7 +25,7 @@ public final class FashionMNIST: Sendable {
         /// Parses "train" or "test"; anything else is `.invalidArgument`.
         public init(name: String) throws {
             guard let s = Split(rawValue: name) else {
-                throw GeoError.invalidArgument("unknown split '\(name)' (expected \"train\" or \"test\")")
+                throw GeoError.invalidArgument("unknown split '\(untrusted: name)' (expected \"train\" or \"test\")")
             }
             self = s
         }

@@ -6,11 +6,11 @@ public enum FileBytes {
     /// operating system's reason (no such file, permission denied, is a directory, ...).
     public static func read(_ path: String) throws -> [UInt8] {
         let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw GeoError.io("cannot open '\(path)': \(lastErrorText())") }
+        guard fd >= 0 else { throw GeoError.io("cannot open '\(untrusted: path)': \(lastErrorText())") }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw GeoError.io("cannot stat '\(path)': \(lastErrorText())") }
-        guard (info.st_mode & S_IFMT) != S_IFDIR else { throw GeoError.io("cannot read '\(path)': is a directory") }
+        guard fstat(fd, &info) == 0 else { throw GeoError.io("cannot stat '\(untrusted: path)': \(lastErrorText())") }
+        guard (info.st_mode & S_IFMT) != S_IFDIR else { throw GeoError.io("cannot read '\(untrusted: path)': is a directory") }
 
         var bytes = [UInt8]()
         bytes.reserveCapacity(max(0, Int(info.st_size)))
@@ -19,7 +19,7 @@ public enum FileBytes {
             let n = chunk.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw GeoError.io("cannot read '\(path)': \(lastErrorText())")
+                throw GeoError.io("cannot read '\(untrusted: path)': \(lastErrorText())")
             }
             if n == 0 { return bytes }
             bytes.append(contentsOf: chunk[0..<n])
@@ -30,7 +30,7 @@ public enum FileBytes {
     /// Throws `GeoError.io` naming the file and the operating system's reason.
     public static func write(_ bytes: [UInt8], to path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw GeoError.io("cannot create '\(path)': \(lastErrorText())") }
+        guard fd >= 0 else { throw GeoError.io("cannot create '\(untrusted: path)': \(lastErrorText())") }
         var written = 0
         while written < bytes.count {
             let n = bytes.withUnsafeBytes { buf -> Int in
@@ -41,11 +41,11 @@ public enum FileBytes {
                 if errno == EINTR { continue }
                 let reason = lastErrorText()
                 close(fd)
-                throw GeoError.io("cannot write '\(path)': \(reason)")
+                throw GeoError.io("cannot write '\(untrusted: path)': \(reason)")
             }
             written += n
         }
-        guard close(fd) == 0 else { throw GeoError.io("cannot write '\(path)': \(lastErrorText())") }
+        guard close(fd) == 0 else { throw GeoError.io("cannot write '\(untrusted: path)': \(lastErrorText())") }
     }
 
     /// The contents of the file at `path`, decompressed when it is gzip (detected by the magic

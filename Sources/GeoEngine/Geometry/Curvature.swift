@@ -90,13 +90,13 @@ public enum Curvature {
                 let ii = try space.normalPart(rows: second)
                 let ju = r.ju.row(base), jv = r.ju.row(base + 1)
                 let uu2 = ju.squaredNorm
-                let w = jv.adding(ju, scaledBy: -ju.dot(jv) / uu2)
+                let w = try jv.adding(ju, scaledBy: -ju.dot(jv) / uu2)
                 let denominator = uu2 * w.squaredNorm
                 guard denominator > parallelTolerance * uu2 * jv.squaredNorm else {
                     throw GeoError.invalidArgument("vectors u and v are parallel \(where_): they span no plane")
                 }
                 let iuu = ii.row(0), ivv = ii.row(1), iuv = ii.row(2)
-                out.append((iuu.dot(ivv) - iuv.squaredNorm) / denominator)
+                out.append((try iuu.dot(ivv) - iuv.squaredNorm) / denominator)
                 PathJacobians.report(progress, i + 1, n, "sectional curvature")
             }
         }

@@ -36,6 +36,9 @@
 /// (`GeoError.numerical`, naming the step); `GeoError.interrupted` when `Cancellation` is
 /// requested (checked before every step). `progress` receives about 100 reports.
 public enum ExponentialMap {
+    /// The accepted numbers of integration steps.
+    public static let stepRange = 1...10_000_000
+
     /// The integration scheme.
     public enum Method: String, CaseIterable {
         /// Classical Runge–Kutta on the geodesic equation (fourth order; default).
@@ -63,9 +66,7 @@ public enum ExponentialMap {
                              progress: ProgressHandler? = nil) throws -> Result {
         try g.checkPoint(z, "point")
         try g.checkPoint(v, "velocity")
-        guard steps >= 1 else {
-            throw GeoError.invalidArgument("the exponential map needs at least 1 step, got \(steps)")
-        }
+        try Setting.integer("steps", steps, in: ExponentialMap.stepRange)
         switch method {
         case .rk4: return try rk4(z, v, g, steps, progress)
         case .projection: return try projection(z, v, g, steps, progress)
@@ -108,14 +109,14 @@ public enum ExponentialMap {
             let at = "at step \(i + 1) of \(steps) of the exponential map"
             let k1w = try acceleration(z, w, g, at).acceleration
             let k1z = w
-            let k2z = w.adding(k1w, scaledBy: h / 2)
+            let k2z = try w.adding(k1w, scaledBy: h / 2)
             let k2w = try acceleration(z.adding(k1z, scaledBy: h / 2), k2z, g, at).acceleration
-            let k3z = w.adding(k2w, scaledBy: h / 2)
+            let k3z = try w.adding(k2w, scaledBy: h / 2)
             let k3w = try acceleration(z.adding(k2z, scaledBy: h / 2), k3z, g, at).acceleration
-            let k4z = w.adding(k3w, scaledBy: h)
+            let k4z = try w.adding(k3w, scaledBy: h)
             let k4w = try acceleration(z.adding(k3z, scaledBy: h), k4z, g, at).acceleration
-            z = z.adding(k1z + 2 * k2z + 2 * k3z + k4z, scaledBy: h / 6)
-            w = w.adding(k1w + 2 * k2w + 2 * k3w + k4w, scaledBy: h / 6)
+            z = try z.adding(k1z + 2 * k2z + 2 * k3z + k4z, scaledBy: h / 6)
+            w = try w.adding(k1w + 2 * k2w + 2 * k3w + k4w, scaledBy: h / 6)
             try checkFinite(z, w, i + 1, steps)
             points.append(z)
             PathJacobians.report(progress, i + 1, steps, "exp (rk4)")
@@ -136,7 +137,7 @@ public enum ExponentialMap {
         points.reserveCapacity(min(steps + 1, 1 << 16))
         for i in 0..<steps {
             try Cancellation.check()
-            z = z.adding(v, scaledBy: h)
+            z = try z.adding(v, scaledBy: h)
             guard z.isFinite else { throw GeoError.numerical("the geodesic blew up to non-finite values at step \(i + 1) of \(steps)") }
             space = try PathJacobians.tangentSpace(try g.jacobian(z), "at step \(i + 1) of \(steps) of the exponential map")
             if length > 0 {

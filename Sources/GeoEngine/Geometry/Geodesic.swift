@@ -43,6 +43,18 @@ public struct GeodesicOptions {
 
     /// The largest accepted number of points.
     public static let maxPoints = 100_000
+    /// The accepted numbers of points.
+    public static let pointRange = 2...maxPoints
+    /// The accepted iteration limits.
+    public static let iterationRange = 0...Int(Int32.max)
+
+    /// Checks the settings: `points` in `pointRange` (unless an initial path is given),
+    /// `tolerance` finite and >= 0, `maxIterations` in `iterationRange`.
+    public func validate() throws {
+        if initialPath == nil { try Setting.integer("points", points, in: GeodesicOptions.pointRange) }
+        try Setting.nonNegative("tol", tolerance)
+        if let m = maxIterations { try Setting.integer("max_iter", m, in: GeodesicOptions.iterationRange) }
+    }
 
     public init(points: Int = 64, solver: GeodesicSolver = .georce, tolerance: Double = 1e-6,
                 maxIterations: Int? = nil, initialPath: Path? = nil) {
@@ -106,13 +118,8 @@ public enum Geodesic {
                              progress: ProgressHandler? = nil) throws -> Path {
         try g.checkPoint(a, "start point")
         try g.checkPoint(b, "end point")
-        guard options.tolerance >= 0, options.tolerance.isFinite else {
-            throw GeoError.invalidArgument("tol must be a finite number >= 0, got \(formatNumber(options.tolerance))")
-        }
+        try options.validate()
         let maxIterations = options.maxIterations ?? options.solver.defaultMaxIterations
-        guard maxIterations >= 0 else {
-            throw GeoError.invalidArgument("max_iter must be >= 0, got \(maxIterations)")
-        }
         let start = try startingPoints(g, a, b, options)
         try Cancellation.check()
 
@@ -155,17 +162,14 @@ public enum Geodesic {
     private static func startingPoints(_ g: Generator, _ a: Vector, _ b: Vector,
                                        _ options: GeodesicOptions) throws -> [Vector] {
         guard let initial = options.initialPath else {
-            guard options.points >= 2, options.points <= GeodesicOptions.maxPoints else {
-                throw GeoError.invalidArgument("points must be an integer from 2 to \(GeodesicOptions.maxPoints), got \(options.points)")
-            }
             return try Path.line(from: a, to: b, points: options.points).points
         }
         guard initial.count >= 2, initial.count <= GeodesicOptions.maxPoints else {
             throw GeoError.invalidArgument("the initial path must have from 2 to \(GeodesicOptions.maxPoints) points, got \(initial.count)")
         }
         for (i, z) in initial.points.enumerated() { try g.checkPoint(z, "initial path point \(i + 1)") }
-        func close(_ u: Vector, _ v: Vector) -> Bool { (u - v).norm <= 1e-12 * (1 + max(u.norm, v.norm)) }
-        guard close(initial.points[0], a), close(initial.points[initial.count - 1], b) else {
+        func close(_ u: Vector, _ v: Vector) throws -> Bool { (try u - v).norm <= 1e-12 * (1 + max(u.norm, v.norm)) }
+        guard try close(initial.points[0], a), try close(initial.points[initial.count - 1], b) else {
             throw GeoError.invalidArgument("the initial path must start at the start point and end at the end point")
         }
         var points = initial.points

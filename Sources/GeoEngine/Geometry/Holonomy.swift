@@ -53,19 +53,17 @@ public enum Holonomy {
                                method: ParallelTransport.Method = .projection,
                                closureTolerance: Double = Holonomy.defaultClosureTolerance,
                                progress: ProgressHandler? = nil) throws -> Result {
-        guard closureTolerance.isFinite, closureTolerance >= 0 else {
-            throw GeoError.invalidArgument("closure tolerance must be a non-negative number, got \(formatNumber(closureTolerance))")
-        }
+        try Setting.nonNegative("closure_tol", closureTolerance)
         try PathJacobians.checkVector(g, v, "vector")
         guard v.norm > 0 else { throw GeoError.invalidArgument("holonomy needs a nonzero vector") }
         let z = try PathJacobians.checkPath(g, loop, minimum: 3, what: "loop")
         let n = z.rows
         let ends = try g.forward(try Matrix(rowVectors: [loop.points[0], loop.points[n - 1]]))
         let x0 = ends.row(0), xT = ends.row(1)
-        let gap = (xT - x0).norm
+        let gap = (try xT - x0).norm
         let allowed = closureTolerance * max(1, x0.norm)
         guard gap <= allowed else {
-            throw GeoError.invalidArgument("the loop is not closed: its last point lies \(formatNumber(gap)) from its first in data space (latent distance \(formatNumber((loop.points[n - 1] - loop.points[0]).norm)); tolerance \(formatNumber(allowed)))")
+            throw GeoError.invalidArgument("the loop is not closed: its last point lies \(formatNumber(gap)) from its first in data space (latent distance \(formatNumber((try loop.points[n - 1] - loop.points[0]).norm)); tolerance \(formatNumber(allowed)))")
         }
         let r = try ParallelTransport.transportRows(Matrix(row: v), z, g, method: method, recordAll: false, progress: progress)
         let base = try PathJacobians.tangentSpace(try g.jacobian(loop.points[0]), "at the loop's base point")
@@ -78,7 +76,7 @@ public enum Holonomy {
         uT = uT * (u0.norm / len)
         let w = try base.pseudoInverse(uT)
         let d = g.latentDim
-        let cosPart = u0.dot(uT)
+        let cosPart = try u0.dot(uT)
         let angle: Double
         if d == 1 {
             angle = 0
@@ -88,7 +86,7 @@ public enum Holonomy {
             angle = atan2(sinPart, cosPart)
         } else {
             // |u0 ^ uT| = |u0| |uT - (<u0,uT>/|u0|^2) u0|, computed without cancellation.
-            let perp = uT - u0 * (cosPart / u0.squaredNorm)
+            let perp = try uT - u0 * (cosPart / u0.squaredNorm)
             angle = atan2(u0.norm * perp.norm, cosPart)
         }
         return Result(angle: angle, signed: d == 2, transported: w, gap: gap)

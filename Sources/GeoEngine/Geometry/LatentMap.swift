@@ -3,15 +3,18 @@
 /// resolution grid over a box, rendered as a heat map with latent paths drawn on it.
 /// All Jacobians come from one batched JVP (2 tangents per grid point), in chunks.
 public enum LatentMap {
+    /// The accepted grid sizes (cells per side).
+    public static let resolutionRange = 2...2048
+
     /// The volumes at the cell centres of `box` (`HeatMap`'s grid convention), rows x cols.
     public static func volumes(on g: Generator, box: LatentBox, rows: Int, cols: Int,
                                progress: ProgressHandler? = nil) throws -> Matrix {
         guard g.latentDim == 2 else {
             throw GeoError.invalidArgument("a latent map needs a manifold with latent_dim 2, got \(g.latentDim)")
         }
-        guard rows >= 1, cols >= 1, rows * cols <= 1 << 22 else {
-            throw GeoError.invalidArgument("a latent map needs 1 to 4194304 cells, got \(rows)x\(cols)")
-        }
+        try Setting.integer("resolution", rows, in: LatentMap.resolutionRange)
+        try Setting.integer("resolution", cols, in: LatentMap.resolutionRange)
+        try MemoryBudget.doubles(rows, cols, 4, for: "a latent map of \(rows)x\(cols) cells")
         var out = Matrix(rows: rows, cols: cols)
         let centres = (0..<(rows * cols)).map { k in
             HeatMap.cellCenter(row: k / cols, col: k % cols, rows: rows, cols: cols, box: box)

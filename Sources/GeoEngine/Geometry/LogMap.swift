@@ -85,7 +85,7 @@ public enum LogMap {
         let z = try PathJacobians.checkPath(g, path)
         let n = z.rows, d = g.latentDim
         let scale = max(1, a.norm, b.norm)
-        guard (path.points[0] - a).norm <= 1e-9 * scale, (path.points[n - 1] - b).norm <= 1e-9 * scale else {
+        guard (try path.points[0] - a).norm <= 1e-9 * scale, (try path.points[n - 1] - b).norm <= 1e-9 * scale else {
             throw GeoError.invalidArgument("the path does not join the start point to the end point")
         }
         if a == b {
@@ -95,7 +95,7 @@ public enum LogMap {
         }
         // 1. The one-sided difference at t = 0.
         let t = Double(n - 1)
-        let guess = n >= 3 ? (path.points[1] * 4 - path.points[0] * 3 - path.points[2]) * (t / 2)
+        let guess = try n >= 3 ? (path.points[1] * 4 - path.points[0] * 3 - path.points[2]) * (t / 2)
                            : (path.points[1] - path.points[0]) * t
         // 2. Broyden shooting, then continuation along the path if needed.
         let b0 = try ParallelTransport.transport(rows: Matrix.identity(d), along: path, on: g, method: .polar).transposed
@@ -108,7 +108,7 @@ public enum LogMap {
             let m = 4
             var v = guess * (1 / Double(m)), jacobian = b0
             for k in 1...m {
-                let target = k == m ? b : point(along: path, fraction: Double(k) / Double(m))
+                let target = k == m ? b : try point(along: path, fraction: Double(k) / Double(m))
                 outcome = try shooter.solve(target: target, from: v, jacobian: jacobian)
                 guard case .converged(let vk, _, let bk) = outcome else { break }
                 if k < m { v = vk * (Double(k + 1) / Double(k)) }
@@ -118,7 +118,7 @@ public enum LogMap {
         switch outcome {
         case .converged(let v, let shot, _):
             return Result(vector: v, initialGuess: guess, geodesic: path, shot: shot.path,
-                          residual: (shot.point - b).norm, iterations: shooter.iterations,
+                          residual: (try shot.point - b).norm, iterations: shooter.iterations,
                           shots: shooter.shots, continuation: continued)
         case .failed(let message):
             throw GeoError.numerical("log map did not converge: \(message) (b may lie beyond the cut locus or across a nearly singular region; where the decoder ignores latent directions, use the regularised metric J^T J + lambda I)")
@@ -126,22 +126,20 @@ public enum LogMap {
     }
 
     static func checkSettings(steps: Int, tolerance: Double, maxIterations: Int) throws {
-        guard steps >= 1 else { throw GeoError.invalidArgument("the exponential map needs at least 1 step, got \(steps)") }
-        guard tolerance.isFinite, tolerance > 0 else {
-            throw GeoError.invalidArgument("tol must be a positive number, got \(formatNumber(tolerance))")
-        }
-        guard maxIterations >= 0 else { throw GeoError.invalidArgument("max_iter must be >= 0, got \(maxIterations)") }
+        try Setting.integer("steps", steps, in: ExponentialMap.stepRange)
+        try Setting.positive("log tolerance", tolerance)
+        try Setting.integer("max_iter", maxIterations, in: GeodesicOptions.iterationRange)
     }
 
     /// The point at `fraction` of the latent length of the polyline `path`.
-    static func point(along path: Path, fraction: Double) -> Vector {
-        let total = path.latentLength
+    static func point(along path: Path, fraction: Double) throws -> Vector {
+        let total = try path.latentLength
         guard total > 0 else { return path.points[path.count - 1] }
         var remaining = fraction * total
         for i in 0..<(path.count - 1) {
-            let step = (path.points[i + 1] - path.points[i]).norm
+            let step = (try path.points[i + 1] - path.points[i]).norm
             if remaining <= step, step > 0 {
-                return path.points[i].adding(path.points[i + 1] - path.points[i], scaledBy: remaining / step)
+                return try path.points[i].adding(path.points[i + 1] - path.points[i], scaledBy: remaining / step)
             }
             remaining -= step
         }
@@ -170,7 +168,7 @@ public enum LogMap {
             shots += 1
             do {
                 let r = try ExponentialMap.shoot(from: a, velocity: v, on: g, steps: steps)
-                let f = r.point - target
+                let f = try r.point - target
                 return f.isFinite ? (f, r) : nil
             } catch GeoError.numerical {
                 return nil
@@ -199,7 +197,7 @@ public enum LogMap {
                 var lambda = 1.0
                 var accepted: (v: Vector, f: Vector, shot: ExponentialMap.Result)?
                 for _ in 0...10 {
-                    let trial = v.adding(step, scaledBy: -lambda)
+                    let trial = try v.adding(step, scaledBy: -lambda)
                     if let r = try residual(trial, target), r.f.norm < norm {
                         accepted = (trial, r.f, r.shot)
                         break
@@ -215,10 +213,10 @@ public enum LogMap {
                 }
                 resetUsed = false
                 // Broyden's update with the step actually taken.
-                let s = next.v - v, y = next.f - current.f
+                let s = try next.v - v, y = try next.f - current.f
                 let ss = s.squaredNorm
                 if ss > 0 {
-                    let c = y - (try jacobian.apply(s))
+                    let c = try y - (try jacobian.apply(s))
                     for i in 0..<d { for j in 0..<d { jacobian[i, j] += c[i] * s[j] / ss } }
                 }
                 v = next.v

@@ -82,8 +82,10 @@ public struct Path {
 
     /// The latent-space (Euclidean) length sum_i |z_{i+1} - z_i|.
     public var latentLength: Double {
+        get throws {
         guard points.count >= 2 else { return 0 }
-        return (0..<(points.count - 1)).reduce(0) { $0 + (points[$1 + 1] - points[$1]).norm }
+        return try (0..<(points.count - 1)).reduce(0) { $0 + (try points[$1 + 1] - points[$1]).norm }
+        }
     }
 
     /// The straight line from a to b with `points` points (>= 2), z_i = a + (i/T)(b - a).
@@ -91,7 +93,7 @@ public struct Path {
         guard a.count == b.count else {
             throw GeoError.dimensionMismatch("endpoints have \(a.count) and \(b.count) entries")
         }
-        guard n >= 2 else { throw GeoError.invalidArgument("a path needs at least 2 points, got \(n)") }
+        try Setting.integer("points", n, in: GeodesicOptions.pointRange)
         guard a.isFinite, b.isFinite else { throw GeoError.invalidArgument("an endpoint has a NaN or infinite entry") }
         let t = Double(n - 1)
         let pts = (0..<n).map { i -> Vector in

@@ -36,9 +36,7 @@ public final class RegularizedMetric: Generator {
     /// g_lambda for g = `base`. Throws `GeoError.invalidArgument` unless lambda is positive and
     /// finite.
     public init(_ base: Generator, lambda: Double) throws {
-        guard lambda.isFinite, lambda > 0 else {
-            throw GeoError.invalidArgument("lambda must be a positive number, got \(formatNumber(lambda))")
-        }
+        try Setting.positive("lambda", lambda)
         self.base = base
         self.lambda = lambda
         self.scale = lambda.squareRoot()

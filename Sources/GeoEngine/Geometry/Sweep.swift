@@ -20,6 +20,16 @@ public enum Sweep {
 
     /// Points per batched curvature call.
     public static let chunkSize = 64
+    /// The accepted numbers of samples.
+    public static let sampleRange = 1...10_000_000
+
+    /// Checks a requested sample count (`sampleRange`, and the memory for twice as many latent
+    /// points, as a ratio sweep draws pairs); returns it.
+    public static func checkSamples(_ samples: Int, latentDim: Int) throws -> Int {
+        try Setting.integer("samples", samples, in: sampleRange)
+        try MemoryBudget.doubles(2, samples, max(1, latentDim), for: "\(samples) samples")
+        return samples
+    }
 
     /// Sectional curvatures at `points` for random planes drawn from `rng`.
     public static func sectional(on g: Generator, at points: [Vector], rng: inout SeededRandom,
@@ -31,8 +41,8 @@ public enum Sweep {
             let z = try Matrix(rowVectors: Array(points[range]))
             let u = try Matrix(rowVectors: range.map { planes[$0].0 }), v = try Matrix(rowVectors: range.map { planes[$0].1 })
             do { return try Curvature.sectional(on: g, at: z, u: u, v: v) } catch GeoError.numerical {
-                return range.map { i in
-                    (try? Curvature.sectional(on: g, at: points[i], planes[i].0, planes[i].1)) ?? .nan
+                return try range.map { i in
+                    try nanIfSingular { try Curvature.sectional(on: g, at: points[i], planes[i].0, planes[i].1) }
                 }
             }
         }
@@ -42,7 +52,7 @@ public enum Sweep {
     public static func scalar(on g: Generator, at points: [Vector], progress: ProgressHandler? = nil) throws -> [Double] {
         try chunked(points.count, progress) { range in
             do { return try Curvature.scalar(on: g, at: try Matrix(rowVectors: Array(points[range]))) } catch GeoError.numerical {
-                return range.map { (try? Curvature.scalar(on: g, at: points[$0])) ?? .nan }
+                return try range.map { i in try nanIfSingular { try Curvature.scalar(on: g, at: points[i]) } }
             }
         }
     }
@@ -65,6 +75,12 @@ public enum Sweep {
             progress?(ProgressReport(completed: i + 1, total: pairs.count, detail: "ratio \(formatNumber(ratio))"))
         }
         return out
+    }
+
+    /// The value of `body`, or NaN when it fails numerically (a singular metric at this point);
+    /// every other error, Ctrl-C's `interrupted` above all, propagates.
+    private static func nanIfSingular(_ body: () throws -> Double) throws -> Double {
+        do { return try body() } catch GeoError.numerical { return .nan }
     }
 
     private static func chunked(_ n: Int, _ progress: ProgressHandler?, _ body: (Range<Int>) throws -> [Double]) throws -> [Double] {

@@ -9,7 +9,7 @@ public struct ColorMap: Equatable {
     /// A map from at least two stops; fewer is `.invalidArgument`.
     public init(name: String, stops: [RGB]) throws {
         guard stops.count >= 2 else {
-            throw GeoError.invalidArgument("colour map '\(name)' needs at least 2 colours, got \(stops.count)")
+            throw GeoError.invalidArgument("colour map '\(untrusted: name)' needs at least 2 colours, got \(stops.count)")
         }
         self.name = name; self.stops = stops
     }
@@ -47,7 +47,7 @@ public struct ColorMap: Equatable {
     /// A built-in map by name ("viridis", "magma", "gray"); others are `.invalidArgument`.
     public static func named(_ name: String) throws -> ColorMap {
         guard let m = builtIn.first(where: { $0.name == name.lowercased() }) else {
-            throw GeoError.invalidArgument("unknown colour map '\(name)' (known: \(builtIn.map(\.name).joined(separator: ", ")))")
+            throw GeoError.invalidArgument("unknown colour map '\(untrusted: name)' (known: \(builtIn.map(\.name).joined(separator: ", ")))")
         }
         return m
     }

@@ -15,13 +15,20 @@ public struct LatentBox: Equatable {
 
     /// The square [lo, hi] x [lo, hi].
     public init(_ lo: Double, _ hi: Double) throws { try self.init(xMin: lo, xMax: hi, yMin: lo, yMax: hi) }
+    /// The square [-range, range]^2; `range` must be a positive number.
+    public init(range: Double) throws {
+        try Setting.positive("range", range)
+        try self.init(-range, range)
+    }
 }
 
 /// Options of `HeatMap.render`.
 public struct HeatMapOptions {
-    /// Picture width in pixels, 1...8192. Default 512.
+    /// The accepted picture widths and heights in pixels.
+    public static let sizeRange = 1...8192
+    /// Picture width in pixels, in `sizeRange`. Default 512.
     public var width: Int
-    /// Picture height in pixels, 1...8192; nil (default): width scaled by the box's aspect ratio.
+    /// Picture height in pixels, in `sizeRange`; nil (default): width scaled by the box's aspect ratio.
     public var height: Int?
     /// Default viridis.
     public var colorMap: ColorMap
@@ -166,9 +173,9 @@ public struct HeatMap {
     /// Pixel size after checking the options.
     private func size(_ options: HeatMapOptions) throws -> (Int, Int) {
         let w = options.width
-        guard (1...8192).contains(w) else { throw GeoError.invalidArgument("width must be 1...8192 pixels, got \(w)") }
+        try Setting.integer("width", w, in: HeatMapOptions.sizeRange)
         if let h = options.height {
-            guard (1...8192).contains(h) else { throw GeoError.invalidArgument("height must be 1...8192 pixels, got \(h)") }
+            try Setting.integer("height", h, in: HeatMapOptions.sizeRange)
             return (w, h)
         }
         let aspect = (box.yMax - box.yMin) / (box.xMax - box.xMin)

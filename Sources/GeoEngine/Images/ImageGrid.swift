@@ -46,6 +46,8 @@ public struct ImageShape: Equatable {
 
 /// Options of `ImageGrid.compose`.
 public struct ImageGridOptions: Equatable {
+    /// The accepted column counts, separators and scales.
+    public static let colsRange = 1...10_000, separatorRange = 0...16, scaleRange = 1...32
     /// Columns of the grid; nil: ceil(sqrt(n)). At least 1; more than n is reduced to n.
     public var cols: Int?
     /// Pixels between neighbouring tiles (not around the outside), 0...16. Default 1.
@@ -88,15 +90,11 @@ public enum ImageGrid {
     /// Checks the options and computes the layout of `count` tiles of `tile`.
     public static func layout(count: Int, tile: ImageShape, options: ImageGridOptions = .init()) throws -> Layout {
         guard count > 0 else { throw GeoError.invalidArgument("no images to put in a grid") }
-        guard (0...16).contains(options.separator) else {
-            throw GeoError.invalidArgument("separator must be 0...16 pixels, got \(options.separator)")
-        }
-        guard (1...32).contains(options.scale) else {
-            throw GeoError.invalidArgument("scale must be an integer 1...32, got \(options.scale)")
-        }
+        try Setting.integer("separator", options.separator, in: ImageGridOptions.separatorRange)
+        try Setting.integer("scale", options.scale, in: ImageGridOptions.scaleRange)
         let defaultCols = Int(Double(count).squareRoot().rounded(.up))
         let requested = options.cols ?? defaultCols
-        guard requested >= 1 else { throw GeoError.invalidArgument("cols must be at least 1, got \(requested)") }
+        try Setting.integer("cols", requested, in: ImageGridOptions.colsRange)
         let cols = min(requested, count)
         let rows = (count + cols - 1) / cols
         let tw = tile.width * options.scale, th = tile.height * options.scale

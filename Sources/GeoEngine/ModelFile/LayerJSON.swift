@@ -22,19 +22,19 @@ enum LayerJSON {
         guard case .object(let pairs) = json else { throw GeoError.format("layer is \(json.kindName), expected an object") }
         guard let op = json["op"]?.stringValue else { throw GeoError.format("layer has no \"op\" string") }
         guard let allowed = allowedKeys[op] else {
-            throw GeoError.format("unknown op '\(op)' (known: \(allowedKeys.keys.sorted().joined(separator: ", ")))")
+            throw GeoError.format("unknown op '\(untrusted: op)' (known: \(allowedKeys.keys.sorted().joined(separator: ", ")))")
         }
         for (k, _) in pairs where k != "op" && !allowed.contains(k) {
-            throw GeoError.format("unknown key '\(k)'")
+            throw GeoError.format("unknown key '\(untrusted: k)'")
         }
         var names: [String: String] = [:]
         func tensor(_ role: String, required: Bool) throws -> Tensor? {
             guard let v = json[role], v != .null else {
-                if required { throw GeoError.format("missing tensor key '\(role)'") }
+                if required { throw GeoError.format("missing tensor key '\(untrusted: role)'") }
                 return nil
             }
-            guard let name = v.stringValue else { throw GeoError.format("'\(role)' is \(v.kindName), expected a tensor name") }
-            guard let t = tensors[name] else { throw GeoError.format("tensor '\(name)' (\(role)) is not in the file") }
+            guard let name = v.stringValue else { throw GeoError.format("'\(untrusted: role)' is \(v.kindName), expected a tensor name") }
+            guard let t = tensors[name] else { throw GeoError.format("tensor '\(untrusted: name)' (\(role)) is not in the file") }
             names[role] = name
             return t
         }
@@ -42,13 +42,13 @@ enum LayerJSON {
             guard let v = json[key] else { return Size2D(def) }
             if let i = v.intValue { return Size2D(i) }
             guard let a = v.arrayValue, a.count == 2, let h = a[0].intValue, let w = a[1].intValue else {
-                throw GeoError.format("'\(key)' must be [h, w] or an integer")
+                throw GeoError.format("'\(untrusted: key)' must be [h, w] or an integer")
             }
             return Size2D(h, w)
         }
         func number(_ key: String, _ def: Double) throws -> Double {
             guard let v = json[key] else { return def }
-            guard let d = v.doubleValue else { throw GeoError.format("'\(key)' is \(v.kindName), expected a finite number") }
+            guard let d = v.doubleValue else { throw GeoError.format("'\(untrusted: key)' is \(v.kindName), expected a finite number") }
             return d
         }
         let spec: LayerSpec

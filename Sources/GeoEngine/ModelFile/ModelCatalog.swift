@@ -41,7 +41,7 @@ public enum ModelCatalog {
     public static func load(_ name: String? = nil) throws -> Manifold {
         let name = name ?? defaultName
         guard let entry = entries.first(where: { $0.name == name }) else {
-            throw GeoError.invalidArgument("unknown model '\(name)' (known: \(entries.map(\.name).joined(separator: ", ")))")
+            throw GeoError.invalidArgument("unknown model '\(untrusted: name)' (known: \(entries.map(\.name).joined(separator: ", ")))")
         }
         if let m = cache.object(forKey: name as NSString) { return m }
         for dir in searchPath {
@@ -52,6 +52,6 @@ public enum ModelCatalog {
                 return m
             }
         }
-        throw GeoError.io("model '\(name)' not found (looked for \(entry.file) in: \(searchPath.joined(separator: ", ")); set GEOREPL_MODELS to its folder)")
+        throw GeoError.io("model '\(untrusted: name)' not found (looked for \(entry.file) in: \(searchPath.joined(separator: ", ")); set GEOREPL_MODELS to its folder)")
     }
 }

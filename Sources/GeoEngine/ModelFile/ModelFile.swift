@@ -39,11 +39,11 @@ public enum ModelFile {
             throw GeoError.format("not a georepl model: the safetensors metadata has no 'georepl.format'")
         }
         guard format == formatVersion else {
-            throw GeoError.format("unsupported georepl.format '\(format)' (this version reads format \(formatVersion))")
+            throw GeoError.format("unsupported georepl.format '\(untrusted: format)' (this version reads format \(formatVersion))")
         }
         guard let latentText = meta["georepl.latent_dim"] else { throw GeoError.format("georepl.latent_dim is missing") }
         guard let latent = Int(latentText.trimmingCharacters(in: .whitespaces)), latent > 0 else {
-            throw GeoError.format("georepl.latent_dim '\(latentText)' is not a positive integer")
+            throw GeoError.format("georepl.latent_dim '\(untrusted: latentText)' is not a positive integer")
         }
         guard let shapeText = meta["georepl.data_shape"] else { throw GeoError.format("georepl.data_shape is missing") }
         let dataShape = try parseShape(shapeText)
@@ -67,7 +67,7 @@ public enum ModelFile {
 
     /// data_shape: a JSON array of positive integers.
     static func parseShape(_ text: String) throws -> [Int] {
-        let bad = GeoError.format("georepl.data_shape '\(text)' is not a JSON array of positive integers")
+        let bad = GeoError.format("georepl.data_shape '\(untrusted: text)' is not a JSON array of positive integers")
         guard let a = (try? JSONValue.parse(text))?.arrayValue, !a.isEmpty else { throw bad }
         var shape: [Int] = []
         for v in a {
@@ -95,7 +95,7 @@ public enum ModelFile {
                 let (spec, n) = try LayerJSON.parse(item, tensors: tensors)
                 specs.append(spec); names.append(n)
             } catch let e as GeoError {
-                let op = item["op"]?.stringValue.map { " (\($0))" } ?? ""
+                let op = item["op"]?.stringValue.map { " (\(untrusted: $0))" } ?? ""
                 throw GeoError.format("\(role) layer \(i)\(op): \(e.description)")
             }
         }
@@ -115,7 +115,7 @@ public enum ModelFile {
     /// other generators.
     public static func encode(_ manifold: Manifold, dtype: SafeTensorsDType = .f32) throws -> Data {
         guard let decoder = manifold.generator as? NeuralNetwork else {
-            throw GeoError.invalidArgument("manifold '\(manifold.name)' is not a neural network; only NeuralNetwork generators can be written to a model file")
+            throw GeoError.invalidArgument("manifold '\(untrusted: manifold.name)' is not a neural network; only NeuralNetwork generators can be written to a model file")
         }
         guard decoder.inputShape.count == 1 else {
             throw GeoError.invalidArgument("the decoder's input shape \(shapeString(decoder.inputShape)) must be flat [latent_dim]")
@@ -133,7 +133,7 @@ public enum ModelFile {
         meta["georepl.decoder"] = try JSONValue.array(decLayers).serialized()
         if let e = manifold.encoder {
             guard let enc = e as? NeuralNetwork else {
-                throw GeoError.invalidArgument("the encoder of '\(manifold.name)' is not a NeuralNetwork and cannot be written")
+                throw GeoError.invalidArgument("the encoder of '\(untrusted: manifold.name)' is not a NeuralNetwork and cannot be written")
             }
             guard enc.latentDim == decoder.dataDim, enc.dataDim >= decoder.latentDim else {
                 throw GeoError.invalidArgument("the encoder maps \(enc.latentDim) -> \(enc.dataDim) features; it must take data_dim \(decoder.dataDim) and give at least latent_dim \(decoder.latentDim)")

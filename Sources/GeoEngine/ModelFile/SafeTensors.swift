@@ -75,44 +75,44 @@ public enum SafeTensors {
                 }
                 for (k, v) in pairs {
                     guard let s = v.stringValue else {
-                        throw GeoError.format("safetensors __metadata__ value of '\(k)' is \(v.kindName), expected a string")
+                        throw GeoError.format("safetensors __metadata__ value of '\(untrusted: k)' is \(v.kindName), expected a string")
                     }
                     file.metadata[k] = s
                 }
                 continue
             }
             guard case .object = value else {
-                throw GeoError.format("tensor '\(name)': header entry is \(value.kindName), expected an object")
+                throw GeoError.format("tensor '\(untrusted: name)': header entry is \(value.kindName), expected an object")
             }
             guard let dtypeName = value["dtype"]?.stringValue else {
-                throw GeoError.format("tensor '\(name)': missing or non-string dtype")
+                throw GeoError.format("tensor '\(untrusted: name)': missing or non-string dtype")
             }
             guard let dtype = SafeTensorsDType(rawValue: dtypeName) else {
-                throw GeoError.format("tensor '\(name)': unsupported dtype '\(dtypeName)' (expected F32, F64, F16, BF16 or an integer type)")
+                throw GeoError.format("tensor '\(untrusted: name)': unsupported dtype '\(untrusted: dtypeName)' (expected F32, F64, F16, BF16 or an integer type)")
             }
             guard let shapeValues = value["shape"]?.arrayValue else {
-                throw GeoError.format("tensor '\(name)': missing shape (an array of sizes)")
+                throw GeoError.format("tensor '\(untrusted: name)': missing shape (an array of sizes)")
             }
             var shape: [Int] = []
             for s in shapeValues {
                 guard let n = s.intValue, n >= 0 else {
-                    throw GeoError.format("tensor '\(name)': shape entries must be non-negative integers")
+                    throw GeoError.format("tensor '\(untrusted: name)': shape entries must be non-negative integers")
                 }
                 shape.append(n)
             }
             guard let offsets = value["data_offsets"]?.arrayValue, offsets.count == 2,
                   let begin = offsets[0].intValue, let end = offsets[1].intValue, begin >= 0, end >= begin else {
-                throw GeoError.format("tensor '\(name)': data_offsets must be [begin, end] with 0 <= begin <= end")
+                throw GeoError.format("tensor '\(untrusted: name)': data_offsets must be [begin, end] with 0 <= begin <= end")
             }
             guard end <= bufferSize else {
-                throw GeoError.format("tensor '\(name)': data_offsets [\(begin), \(end)] run past the end of the data (\(bufferSize) bytes)")
+                throw GeoError.format("tensor '\(untrusted: name)': data_offsets [\(begin), \(end)] run past the end of the data (\(bufferSize) bytes)")
             }
             let needed = Tensor.elementCount(shape).flatMap { c -> Int? in
                 let (b, overflow) = c.multipliedReportingOverflow(by: dtype.size)
                 return overflow ? nil : b
             }
             guard needed == end - begin else {
-                throw GeoError.format("tensor '\(name)': shape \(shapeString(shape)) of \(dtype.rawValue) needs \(needed.map(String.init) ?? "too many") bytes, data_offsets [\(begin), \(end)] hold \(end - begin)")
+                throw GeoError.format("tensor '\(untrusted: name)': shape \(shapeString(shape)) of \(dtype.rawValue) needs \(needed.map(String.init) ?? "too many") bytes, data_offsets [\(begin), \(end)] hold \(end - begin)")
             }
             ranges.append((begin..<end, name))
             entriesOfTensors.append((name, dtype, shape, begin..<end))
@@ -120,7 +120,7 @@ public enum SafeTensors {
         // Overlaps: sort the non-empty ranges and compare neighbours.
         let sorted = ranges.filter { !$0.range.isEmpty }.sorted { $0.range.lowerBound < $1.range.lowerBound }
         for (a, b) in zip(sorted, sorted.dropFirst()) where b.range.lowerBound < a.range.upperBound {
-            throw GeoError.format("tensors '\(a.name)' and '\(b.name)' overlap: data_offsets [\(a.range.lowerBound), \(a.range.upperBound)] and [\(b.range.lowerBound), \(b.range.upperBound)]")
+            throw GeoError.format("tensors '\(untrusted: a.name)' and '\(untrusted: b.name)' overlap: data_offsets [\(a.range.lowerBound), \(a.range.upperBound)] and [\(b.range.lowerBound), \(b.range.upperBound)]")
         }
         for e in entriesOfTensors {
             let values = convert(bytes, from: headerEnd + e.range.lowerBound, count: e.range.count / e.dtype.size, dtype: e.dtype)
@@ -176,7 +176,7 @@ public enum SafeTensors {
         var offset = 0
         for (name, t) in tensors {
             guard name != "__metadata__", seen.insert(name).inserted else {
-                throw GeoError.invalidArgument("tensor name '\(name)' is reserved or used twice")
+                throw GeoError.invalidArgument("tensor name '\(untrusted: name)' is reserved or used twice")
             }
             let size = t.count * dtype.size
             entries.append((name, .object([("dtype", .string(dtype.rawValue)),
@@ -226,6 +226,6 @@ func writeFile(_ data: Data, _ path: String) throws {
     do {
         try data.write(to: URL(fileURLWithPath: path), options: .atomic)
     } catch {
-        throw GeoError.io("cannot write '\(path)': \(error.localizedDescription)")
+        throw GeoError.io("cannot write '\(untrusted: path)': \(error.localizedDescription)")
     }
 }

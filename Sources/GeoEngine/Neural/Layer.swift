@@ -197,7 +197,7 @@ func splitRows(_ m: Matrix, _ counts: [Int]) -> [Matrix] {
 /// "weight 'decoder.0.weight'" when the tensor has a file name, else "weight": how construction
 /// errors name a layer's tensors.
 func tensorLabel(_ role: String, _ names: [String: String]) -> String {
-    if let n = names[role] { return "\(role) '\(n)'" }
+    if let n = names[role] { return "\(role) '\(untrusted: n)'" }
     return role
 }
 

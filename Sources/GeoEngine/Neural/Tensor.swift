@@ -34,16 +34,7 @@ public struct Tensor: Equatable {
     public var count: Int { scalars.count }
 
     /// The product of `shape`, or nil when a dimension is negative or the product overflows.
-    public static func elementCount(_ shape: [Int]) -> Int? {
-        var n = 1
-        for s in shape {
-            guard s >= 0 else { return nil }
-            let (p, overflow) = n.multipliedReportingOverflow(by: s)
-            if overflow { return nil }
-            n = p
-        }
-        return n
-    }
+    public static func elementCount(_ shape: [Int]) -> Int? { MemoryBudget.product(shape) }
 
     /// The tensor as a rows x cols matrix sharing its storage (rows * cols must equal count).
     func matrix(rows: Int, cols: Int) -> Matrix {

@@ -19,9 +19,7 @@ public final class Plane: Generator, CustomStringConvertible {
     /// The plane R^dim in R^(dim+1), dim = 2 by default. Throws `GeoError.invalidArgument`
     /// unless 1 <= dim <= `Plane.maxDim`.
     public init(dim: Int = 2) throws {
-        guard dim >= 1, dim <= Plane.maxDim else {
-            throw GeoError.invalidArgument("dim must be an integer from 1 to \(Plane.maxDim), got \(dim)")
-        }
+        try Setting.integer("dim", dim, in: 1...Plane.maxDim)
         latentDim = dim
     }
 

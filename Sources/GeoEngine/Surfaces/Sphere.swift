@@ -20,9 +20,7 @@ public final class Sphere: AnalyticImmersion, CustomStringConvertible {
     /// A sphere of the given radius (default 1). Throws `GeoError.invalidArgument` unless the
     /// radius is a finite positive number.
     public init(radius: Double = 1) throws {
-        guard radius.isFinite, radius > 0 else {
-            throw GeoError.invalidArgument("radius must be a positive number, got \(formatNumber(radius))")
-        }
+        try Setting.positive("radius", radius)
         self.radius = radius
     }
 

@@ -47,12 +47,8 @@ public final class SwissRoll: AnalyticImmersion, CustomStringConvertible {
     /// `theta0` (default 2 pi). Throws `GeoError.invalidArgument` unless a is a finite positive
     /// number and theta0 is finite.
     public init(a: Double = 1, theta0: Double = 2 * Double.pi) throws {
-        guard a.isFinite, a > 0 else {
-            throw GeoError.invalidArgument("a must be a positive number, got \(formatNumber(a))")
-        }
-        guard theta0.isFinite else {
-            throw GeoError.invalidArgument("theta0 must be a finite number, got \(formatNumber(theta0))")
-        }
+        try Setting.positive("a", a)
+        try Setting.finite("theta0", theta0)
         self.a = a; self.theta0 = theta0
         arcLengthOffset = a * SwissRoll.halfArcLength(theta0)
     }

@@ -23,15 +23,9 @@ public final class Torus: AnalyticImmersion, CustomStringConvertible {
     /// are finite positive numbers with R > r (so that the surface is embedded and the metric
     /// is nowhere singular).
     public init(R: Double = 2, r: Double = 1) throws {
-        guard r.isFinite, r > 0 else {
-            throw GeoError.invalidArgument("r must be a positive number, got \(formatNumber(r))")
-        }
-        guard R.isFinite, R > 0 else {
-            throw GeoError.invalidArgument("R must be a positive number, got \(formatNumber(R))")
-        }
-        guard R > r else {
-            throw GeoError.invalidArgument("R must be greater than r, got R = \(formatNumber(R)), r = \(formatNumber(r))")
-        }
+        try Setting.positive("R", R)
+        try Setting.positive("r", r)
+        try Setting.require("r", r < R, "smaller than R = \(formatNumber(R)) (the tube radius)", got: formatNumber(r))
         majorRadius = R; minorRadius = r
     }
 

@@ -78,37 +78,22 @@ public struct VAEConfig: Equatable {
 
     /// Checks every setting; `GeoError.invalidArgument` names the first bad one.
     public func validate() throws {
-        guard (1...VAEConfig.maxLatent).contains(latent) else {
-            throw GeoError.invalidArgument("latent must be an integer from 1 to \(VAEConfig.maxLatent), got \(latent)")
-        }
+        try Setting.integer("latent", latent, in: 1...VAEConfig.maxLatent)
         let h = hiddenSizes
         switch architecture {
         case .mlp:
-            guard h.count <= VAEConfig.maxHiddenLayers else {
-                throw GeoError.invalidArgument("hidden has \(h.count) layers, at most \(VAEConfig.maxHiddenLayers) are allowed")
-            }
+            try Setting.require("hidden", h.count <= VAEConfig.maxHiddenLayers, "at most \(VAEConfig.maxHiddenLayers) layer sizes",
+                                got: "\(h.count) entries")
         case .conv:
-            guard h.count == 2 else {
-                throw GeoError.invalidArgument("the conv architecture needs hidden = two channel counts {c1, c2}, got \(h.count) entries")
-            }
+            try Setting.require("hidden", h.count == 2, "two channel counts {c1, c2} for arch \"conv\"", got: "\(h.count) entries")
         }
-        if let bad = h.first(where: { !(1...VAEConfig.maxWidth).contains($0) }) {
-            throw GeoError.invalidArgument("hidden sizes must be integers from 1 to \(VAEConfig.maxWidth), got \(bad)")
+        for (k, size) in h.enumerated() {
+            try Setting.integer("hidden", size, in: 1...VAEConfig.maxWidth, entry: k + 1)
         }
-        guard (1...VAEConfig.maxEpochs).contains(epochs) else {
-            throw GeoError.invalidArgument("epochs must be an integer from 1 to \(VAEConfig.maxEpochs), got \(epochs)")
-        }
-        guard (1...VAEConfig.maxBatchSize).contains(batchSize) else {
-            throw GeoError.invalidArgument("batch must be an integer from 1 to \(VAEConfig.maxBatchSize), got \(batchSize)")
-        }
-        guard learningRate > 0, learningRate.isFinite else {
-            throw GeoError.invalidArgument("lr must be a positive number, got \(formatNumber(learningRate))")
-        }
-        if case .gaussian(let sigma) = likelihood, !(sigma > 0 && sigma.isFinite) {
-            throw GeoError.invalidArgument("sigma must be a positive number, got \(formatNumber(sigma))")
-        }
-        if let s = subset, s < 1 {
-            throw GeoError.invalidArgument("subset must be a positive integer, got \(s)")
-        }
+        try Setting.integer("epochs", epochs, in: 1...VAEConfig.maxEpochs)
+        try Setting.integer("batch", batchSize, in: 1...VAEConfig.maxBatchSize)
+        try Setting.positive("lr", learningRate)
+        if case .gaussian(let sigma) = likelihood { try Setting.positive("sigma", sigma) }
+        if let s = subset { try Setting.integer("subset", s, in: 1...Int.max) }
     }
 }

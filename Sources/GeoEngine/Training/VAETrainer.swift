@@ -28,9 +28,7 @@ public enum VAETrainer {
                              onEpoch: ((VAEEpochReport) -> Void)? = nil) throws -> VAETrainingResult {
         try config.validate()
         guard data.count > 0 else { throw GeoError.invalidArgument("the training set is empty") }
-        if let s = config.subset, s > data.count {
-            throw GeoError.invalidArgument("subset \(s) is larger than the training set (\(data.count) images)")
-        }
+        if let s = config.subset { try Setting.integer("subset", s, in: 1...max(1, data.count)) }
         let count = config.subset ?? data.count
         let vae = try VAE(config: config, dataShape: data.dataShape)
         var adam = try Adam(learningRate: config.learningRate)
