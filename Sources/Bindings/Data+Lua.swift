@@ -114,13 +114,14 @@ enum DataLua {
         },
         Binding("latent_map") { call in
             let m = try call.value(1, ManifoldLua.type)
-            let file = try call.string(2)
+            let path = try call.string(2)
             let o = try Options(call, 3, allowed: ["paths", "range", "resolution", "width", "log", "colormap", "progress"])
             let box = try LatentBox(range: try o.number("range") ?? 3)
             let n = try o.integer("resolution") ?? 128
             var options = HeatMapOptions(width: try o.integer("width") ?? 512, logScale: try o.boolean("log") ?? true)
             if let cm = try o.choice("colormap", ColorMap.builtIn.map(\.name)) { options.colorMap = try ColorMap.named(cm) }
             let paths = try latentPaths(call, o, 3)
+            let file = try AtomicFile(path: path)   // a bad target fails before the work
             let bar = ProgressBar("latent map", requested: try o.boolean("progress"))
             defer { bar.finish() }
             let values = try LatentMap.volumes(on: m.generator, box: box, rows: n, cols: n, progress: bar.handler)
@@ -128,7 +129,7 @@ enum DataLua {
             return 0
         },
         Binding("save_png") { call in
-            let file = try call.string(1)
+            let file = try AtomicFile(path: try call.string(1))   // a bad target fails before the work
             var (vs, shape) = try images(call, 2)
             let o = try Options(call, 3, allowed: ["cols", "shape", "scale", "separator"])
             if o.pushRaw("shape") {

@@ -4,6 +4,7 @@ import GeoEngine
 /// geo.Manifold: a generator (and optional encoder) seen as a Riemannian manifold.
 ///     geo.sphere{radius=1}  geo.torus{R=2, r=1}  geo.plane{dim=2}  geo.saddle{}
 ///     geo.swissroll{a=1, theta0=2*pi}  geo.load(path)  geo.model([name])
+///     geo.save(m, path [, {dtype="F32"|"F64"}])   writes a neural model as a model file
 ///     geo.regularized(m, lambda)   m with the metric J^T J + lambda I (decode unchanged)
 ///     m.name  m.description  m.latent_dim  m.data_dim  m.data_shape  m.has_encoder
 ///     m:decode(z)  m:encode(x)  m:jacobian(z)  m:metric(z)  m:volume(z)  m:singular_values(z)
@@ -91,6 +92,14 @@ enum ManifoldLua {
         },
         Binding("load") { call in
             call.push(try ModelFile.load(path: try call.string(1)), as: type)
+        },
+        Binding("save") { call in
+            let m = try call.value(1, type)
+            let path = try call.string(2)
+            let o = try Options(call, 3, allowed: ["dtype"])
+            let dtype = try o.choice("dtype", ["F32", "F64"]).flatMap(SafeTensorsDType.init(rawValue:)) ?? .f32
+            try ModelFile.write(m, to: path, dtype: dtype)
+            return 0
         },
         Binding("model") { call in
             let name = call.isNoneOrNil(1) ? nil : try call.string(1)

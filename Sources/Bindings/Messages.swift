@@ -62,11 +62,9 @@ enum Messages {
         "option '\(key)' is required (\(expected))"
     }
     static let sigmaNeedsGaussian = "option 'sigma' needs likelihood = \"gaussian\""
-    static func outDirectoryMissing(_ path: String, _ dir: String) -> String {
-        "option 'out': cannot write '\(path)': directory '\(dir)' does not exist"
-    }
-    static func outDirectoryNotWritable(_ path: String, _ dir: String) -> String {
-        "option 'out': cannot write '\(path)': directory '\(dir)' is not writable"
+    static func outFile(_ reason: String) -> String { "option 'out': \(reason)" }
+    static func notSaved(_ reason: String) -> String {
+        "the model was trained but not saved (\(reason)); it is returned with info.saved = false: save it with geo.save(m, path)"
     }
     static func internalError(_ what: String) -> String { "internal error: \(what)" }
     static let alteredBinding = "bad geo function (its upvalue was altered)"

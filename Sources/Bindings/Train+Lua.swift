@@ -33,7 +33,7 @@ enum TrainLua {
     static let defaultSigma = 0.1
 
     /// Reads the options table at argument 1 into a config, the data set and the output settings.
-    static func readOptions(_ call: LuaCall) throws -> (VAEConfig, FashionMNIST, out: String?, name: String,
+    static func readOptions(_ call: LuaCall) throws -> (VAEConfig, FashionMNIST, out: AtomicFile?, name: String,
                                                        progress: Bool?, verbose: Bool) {
         try call.table(1)
         let o = try Options(call, 1, allowed: options)
@@ -69,24 +69,17 @@ enum TrainLua {
         }
         c.subset = try o.integer("subset")
         try c.validate()
-        let out = try o.string("out")
-        if let path = out { try checkWritable(call, path) }
+        let outPath = try o.string("out")
         let name = try o.string("name")
-            ?? out.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent } ?? "vae"
-        return (c, data, out, name, try o.boolean("progress"), try o.boolean("verbose") ?? false)
-    }
-
-    /// Fails before training, not after it, when the model file could not be written: the
-    /// `out` path's directory must exist and be writable.
-    static func checkWritable(_ call: LuaCall, _ path: String) throws {
-        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw call.argumentError(1, Messages.outDirectoryMissing(path, dir))
+            ?? outPath.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent } ?? "vae"
+        let progress = try o.boolean("progress"), verbose = try o.boolean("verbose") ?? false
+        // Last, after every other check: the output file is opened (its temporary file created)
+        // before training, so that a target that cannot be written fails now, not after it.
+        let out: AtomicFile?
+        do { out = try outPath.map { try AtomicFile(path: $0) } } catch let e as GeoError {
+            throw call.argumentError(1, Messages.outFile(e.description))
         }
-        guard FileManager.default.isWritableFile(atPath: dir) else {
-            throw call.argumentError(1, Messages.outDirectoryNotWritable(path, dir))
-        }
+        return (c, data, out, name, progress, verbose)
     }
 
     /// The `hidden` option at the top of the stack: a sequence of integers (the sizes and their
@@ -121,9 +114,26 @@ enum TrainLua {
             })
             bar.finish()
             let manifold = try result.manifold(name: name)
-            if let path = out { try ModelFile.write(manifold, to: path, dtype: .f32) }
+            // A trained model is never lost: if the file cannot be written now (the disk filled
+            // up during training), the model is still returned, with info.saved = false.
+            var saveError: String?
+            if let file = out {
+                do {
+                    try file.write(try ModelFile.encode(manifold, dtype: .f32))
+                    try file.commit()
+                } catch let e as GeoError {
+                    file.discard()
+                    saveError = e.description
+                    fputs("train_vae: \(Messages.notSaved(e.description))\n", stderr)
+                }
+            }
             call.push(manifold, as: ManifoldLua.type)
-            lua_createtable(call.L, 0, 7)
+            lua_createtable(call.L, 0, 10)
+            if let file = out {
+                call.setField("saved") { call.push(saveError == nil) }
+                call.setField("out") { call.push(file.path) }
+                if let e = saveError { call.setField("save_error") { call.push(e) } }
+            }
             call.setField("loss") { call.push(result.finalLoss) }
             call.setField("losses") { call.push(numbers: result.history.map(\.loss)) }
             call.setField("seconds") { call.push(result.seconds) }

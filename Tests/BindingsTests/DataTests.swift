@@ -37,7 +37,7 @@ final class DataTests: LuaTestCase {
         assertError("geo.save_png('\(path)', 7)", "bad argument #2 to 'save_png' (geo.Vector, table or geo.Path expected, got number)")
         assertError("geo.save_png('\(path)', geo.vec{1, 2, 3})",
                     "data shape [3] is not an image: 3 values are not a square gray image (give a shape [C,H,W])")
-        assertError("geo.save_png('/nonexistent/dir/x.png', a)", "cannot create '/nonexistent/dir/x.png': No such file or directory")
+        assertError("geo.save_png('/nonexistent/dir/x.png', a)", "cannot write '/nonexistent/dir/x.png': No such file or directory")
         assertError("geo.save_png('\(path)', a, {cols = 0})", "bad argument #3 to 'save_png' (option 'cols' must be an integer from 1 to 10000, got 0)")
     }
 

@@ -82,7 +82,7 @@ final class TrainTests: LuaTestCase {
         assertError("geo.train_vae{data = ds, hidden = {65536, 65536}, subset = 8}",
                     "the VAE would have 8696103728 parameters, more than the limit of 50000000; use smaller hidden sizes")
         assertError("geo.train_vae{data = ds, hidden = {4}, latent = 2, subset = 8, epochs = 1, out = '/nonexistent/dir/m.safetensors'}",
-                    "\(f) (option 'out': cannot write '/nonexistent/dir/m.safetensors': directory '/nonexistent/dir' does not exist)")
+                    "\(f) (option 'out': cannot write '/nonexistent/dir/m.safetensors': No such file or directory)")
     }
 
     func testInterruptStopsTraining() throws {

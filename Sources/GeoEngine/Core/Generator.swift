@@ -77,6 +77,8 @@ extension Generator {
     /// The Jacobian J(z), a D x d matrix, from one forward-mode pass with the d unit tangents.
     public func jacobian(_ z: Vector) throws -> Matrix {
         try checkPoint(z)
+        // The JVP's rows and their transpose exist together for a moment.
+        try MemoryBudget.doubles(2, dataDim, latentDim, for: "a \(dataDim)x\(latentDim) Jacobian")
         let (_, t) = try jvp(Matrix(row: z), tangents: Matrix.identity(latentDim))
         return t.transposed   // rows of t are J e_j; transpose to D x d
     }

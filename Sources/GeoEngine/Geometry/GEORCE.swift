@@ -72,17 +72,14 @@ enum GEORCE {
     static let ridge = 1e-12
     /// Iterations without progress after which the solver stops as stalled (see above).
     static let stallWindow = 10
-    /// The largest number of Jacobian entries (n + 1) * d * D held at once (2^27 Doubles, 1 GiB).
-    static let maxJacobianEntries = 1 << 27
 
     static func run(_ p: GeodesicProblem, start: Matrix, tolerance: Double, maxIterations: Int,
                     progress: ProgressHandler?) throws -> Path {
         let name = GeodesicSolver.georce.rawValue
         let n = p.interiorCount, d = p.d, dd = p.dataDim
-        let (entries, overflow) = (n + 1).multipliedReportingOverflow(by: d * dd)
-        guard !overflow, entries <= maxJacobianEntries else {
-            throw GeoError.invalidArgument("GEORCE would hold \(n + 1) Jacobians of \(dd)x\(d) entries, more than \(maxJacobianEntries); use fewer points or solver \"descent\"")
-        }
+        // The Jacobians of every point, and the JVP's rows they are copied from.
+        try MemoryBudget.doubles(2, n + 1, d, dd,
+                                 for: "the \(n + 1) Jacobians (\(dd)x\(d)) of a \(n + 2)-point geodesic (solver \"descent\" needs less)")
         let eye = Matrix.identity(d)
         let jb = try p.g.jvp(Matrix(row: p.b), tangents: eye)
         p.count(d)

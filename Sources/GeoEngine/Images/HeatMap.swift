@@ -170,6 +170,11 @@ public struct HeatMap {
         try PNG.write(render(options), to: path)
     }
 
+    /// Renders into an `AtomicFile` the caller opened before its own work.
+    public func write(to file: AtomicFile, options: HeatMapOptions = .init()) throws {
+        try PNG.write(render(options), to: file)
+    }
+
     /// Pixel size after checking the options.
     private func size(_ options: HeatMapOptions) throws -> (Int, Int) {
         let w = options.width

@@ -144,6 +144,12 @@ public enum ImageGrid {
     /// Composes the grid and writes it as a PNG file at `path`.
     public static func write(_ images: [Vector], dataShape: [Int]? = nil, options: ImageGridOptions = .init(),
                              to path: String) throws {
-        try PNG.write(compose(images, dataShape: dataShape, options: options), to: path)
+        try write(images, dataShape: dataShape, options: options, to: try AtomicFile(path: path))
+    }
+
+    /// `write` into an `AtomicFile` the caller opened before its own work.
+    public static func write(_ images: [Vector], dataShape: [Int]? = nil, options: ImageGridOptions = .init(),
+                             to file: AtomicFile) throws {
+        try PNG.write(compose(images, dataShape: dataShape, options: options), to: file)
     }
 }

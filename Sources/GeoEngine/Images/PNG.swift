@@ -50,9 +50,16 @@ public enum PNG {
         throw GeoError.format("libpng could not encode a \(image.width)x\(image.height) image: output buffer too small")
     }
 
-    /// Writes `image` as a PNG file at `path` (replacing it). OS failures are `.io`.
+    /// Writes `image` as a PNG file at `path` through `AtomicFile` (the old file stays intact when the write fails). OS failures are `.io`.
     public static func write(_ image: PixelImage, to path: String) throws {
-        try FileBytes.write(encode(image), to: path)
+        try write(image, to: try AtomicFile(path: path))
+    }
+
+    /// Encodes `image` into an `AtomicFile` opened before the work that made the image, and
+    /// commits it.
+    public static func write(_ image: PixelImage, to file: AtomicFile) throws {
+        try file.write(encode(image))
+        try file.commit()
     }
 
     /// Decodes PNG bytes; `name` is used in error messages. Any PNG is accepted: colour images

@@ -90,6 +90,8 @@ public struct PixelImage: Equatable {
         guard !o1, !o2, n <= maxSamples else {
             throw GeoError.invalidArgument("an image of \(width)x\(height) pixels is too large (at most \(maxSamples) samples)")
         }
+        // The samples, and the PNG encoder's output buffer of about the same size.
+        try MemoryBudget.check(bytes: 2 * n, for: "a \(width)x\(height) image")
         return n
     }
 }

@@ -148,8 +148,8 @@ public enum ModelFile {
         return try SafeTensors.encode(tensors, metadata: meta, dtype: dtype)
     }
 
-    /// Writes `encode(manifold, dtype:)` to `path`; `GeoError.io` on failure.
+    /// Writes `encode(manifold, dtype:)` to `path` through `AtomicFile`; `GeoError.io` on failure.
     public static func write(_ manifold: Manifold, to path: String, dtype: SafeTensorsDType = .f32) throws {
-        try writeFile(try encode(manifold, dtype: dtype), path)
+        try AtomicFile.write(try encode(manifold, dtype: dtype), to: path)
     }
 }

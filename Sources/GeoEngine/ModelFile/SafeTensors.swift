@@ -122,6 +122,10 @@ public enum SafeTensors {
         for (a, b) in zip(sorted, sorted.dropFirst()) where b.range.lowerBound < a.range.upperBound {
             throw GeoError.format("tensors '\(untrusted: a.name)' and '\(untrusted: b.name)' overlap: data_offsets [\(a.range.lowerBound), \(a.range.upperBound)] and [\(b.range.lowerBound), \(b.range.upperBound)]")
         }
+        // Every element becomes a Double (F16 and 8-bit types grow 4 and 8 times): check the
+        // whole before converting any of it.
+        let elements = entriesOfTensors.reduce(0) { $0 &+ $1.range.count / $1.dtype.size }
+        try MemoryBudget.doubles(elements, for: "the \(entriesOfTensors.count) tensors of the file (\(elements) values as Doubles)")
         for e in entriesOfTensors {
             let values = convert(bytes, from: headerEnd + e.range.lowerBound, count: e.range.count / e.dtype.size, dtype: e.dtype)
             file.names.append(e.name)
@@ -207,7 +211,7 @@ public enum SafeTensors {
     /// Writes `encode(...)` to a file; `GeoError.io` on failure.
     public static func write(_ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:],
                              dtype: SafeTensorsDType = .f32, to path: String) throws {
-        try writeFile(try encode(tensors, metadata: metadata, dtype: dtype), path)
+        try AtomicFile.write(try encode(tensors, metadata: metadata, dtype: dtype), to: path)
     }
 }
 
@@ -219,13 +223,4 @@ public enum SafeTensors {
 /// The bytes of a file, or `GeoError.io` naming it and the operating system's reason.
 func readFile(_ path: String) throws -> Data {
     Data(try FileBytes.read(path))
-}
-
-/// Writes bytes atomically to a file, or throws `GeoError.io` naming it.
-func writeFile(_ data: Data, _ path: String) throws {
-    do {
-        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
-    } catch {
-        throw GeoError.io("cannot write '\(untrusted: path)': \(error.localizedDescription)")
-    }
 }

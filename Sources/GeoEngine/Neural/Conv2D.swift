@@ -47,6 +47,9 @@ public final class Conv2D: AffineLayer, WeightedLayer {
 
     public var spec: LayerSpec { .conv2d(weight: weight, bias: bias, stride: stride, padding: padding) }
 
+    /// The column buffer and the channel-major buffer of one row.
+    public var scratchPerRow: Int { (geometry.patchSize + outChannels) * geometry.gridSize }
+
     /// Points per chunk: the column buffer holds patch * grid entries per point.
     private func chunkRows(_ rows: Int) -> Int {
         let g = geometry

@@ -58,6 +58,9 @@ public final class ConvTranspose2D: AffineLayer, WeightedLayer {
         .convTranspose2d(weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding)
     }
 
+    /// The column buffer and the channel-major buffer of one row.
+    public var scratchPerRow: Int { (geometry.patchSize + inChannels) * geometry.gridSize }
+
     /// Points per chunk: the column buffer holds patch * grid entries per point.
     private func chunkRows(_ rows: Int) -> Int {
         let g = geometry

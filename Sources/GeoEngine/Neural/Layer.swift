@@ -39,6 +39,10 @@ public protocol Layer: AnyObject {
     /// The layer's description (op, hyper-parameters and all tensors, including buffers such as
     /// batchnorm's running statistics): `spec.build(inputShape:)` rebuilds an equal layer.
     var spec: LayerSpec { get }
+
+    /// Doubles of working storage the layer may need per state row beyond its input and output
+    /// rows (a convolution's column buffer), for the memory budget. Default 0.
+    var scratchPerRow: Int { get }
 }
 
 /// How the rows of a forward-mode state matrix are grouped: `points` value rows, followed by
@@ -81,6 +85,7 @@ extension Layer {
 
     public var parameters: [Tensor] { [] }
     public var parameterNames: [String] { [] }
+    public var scratchPerRow: Int { 0 }
     public func setParameters(_ values: [Tensor]) throws {
         guard values.isEmpty else {
             throw GeoError.dimensionMismatch("\(op) has no parameters, got \(values.count) tensors")

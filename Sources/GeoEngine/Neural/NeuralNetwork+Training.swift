@@ -27,6 +27,8 @@ extension NeuralNetwork {
     /// Runs the network on a batch x [n, inputFeatures], saving every layer's input.
     public func forwardPass(_ x: Matrix) throws -> ForwardPass {
         _ = try checkBatch(x)
+        try MemoryBudget.doubles(x.rows, savedDoublesPerPoint + doublesPerStateRow,
+                                 for: "the activations of \(x.rows) points")
         var acts = [x]
         acts.reserveCapacity(layers.count + 1)
         var s = x

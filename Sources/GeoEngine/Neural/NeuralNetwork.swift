@@ -43,6 +43,7 @@ public final class NeuralNetwork: Generator {
         self.inputShape = inputShape
         latentDim = inputShape.reduce(1, *)
         dataShape = try NeuralNetwork.relabel(shape, outputShape)
+        try checkSinglePointFits()
     }
 
     /// A network for flat inputs of size `latentDim`.
@@ -66,6 +67,7 @@ public final class NeuralNetwork: Generator {
         self.inputShape = inputShape
         latentDim = inputShape.reduce(1, *)
         dataShape = try NeuralNetwork.relabel(shape, outputShape)
+        try checkSinglePointFits()
     }
 
     private static func checkShape(_ shape: [Int], _ what: String) throws {
@@ -91,16 +93,19 @@ public final class NeuralNetwork: Generator {
 
     public func forward(_ z: Matrix) throws -> Matrix {
         _ = try checkBatch(z)
-        return try grouped(z, [], rowsPerPoint: 1) { zg, _ in
+        let plan = try memoryPlan(points: z.rows, tangents: 0, rowsPerTangent: 0, outputRowsPerPoint: 1, what: "decoding")
+        return try grouped(z, [], rowsPerPoint: 1, maxPoints: plan.pointsPerGroup) { zg, _ in
             [try run(zg, ForwardModeLayout(points: zg.rows, order: .value))]
         }[0]
     }
 
     public func jvp(_ z: Matrix, tangents: Matrix) throws -> (value: Matrix, tangents: Matrix) {
         let k = try checkBatch(z, tangents: tangents)
-        let out = try grouped(z, [tangents], rowsPerPoint: 1 + k) { zg, t in
+        let plan = try memoryPlan(points: z.rows, tangents: k, rowsPerTangent: 1, outputRowsPerPoint: 1 + k, what: "a JVP")
+        let out = try sliced(z, [tangents], k: k, plan: plan, valueOutputs: 1) { zg, t in
+            let kg = t[0].rows / max(1, zg.rows)
             let state = try run(try stackRows([zg, t[0]], cols: latentDim),
-                                ForwardModeLayout(points: zg.rows, tangentsPerPoint: k, order: .first))
+                                ForwardModeLayout(points: zg.rows, tangentsPerPoint: kg, order: .first))
             return splitRows(state, [zg.rows, t[0].rows])
         }
         return (out[0], out[1])
@@ -108,7 +113,9 @@ public final class NeuralNetwork: Generator {
 
     public func vjp(_ z: Matrix, cotangents: Matrix) throws -> (value: Matrix, cotangents: Matrix) {
         let k = try checkBatch(z, tangents: cotangents, tangentCols: dataDim)
-        let out = try grouped(z, [cotangents], rowsPerPoint: 1 + k) { zg, c in
+        let plan = try memoryPlan(points: z.rows, tangents: k, rowsPerTangent: 1, outputRowsPerPoint: 1 + k,
+                                  savedPerPoint: savedDoublesPerPoint, what: "a VJP")
+        let out = try sliced(z, [cotangents], k: k, plan: plan, valueOutputs: 1) { zg, c in
             let pass = try forwardPass(zg)
             return [pass.output, try backward(pass, cotangents: c[0], parameterGradients: false).input]
         }
@@ -121,10 +128,13 @@ public final class NeuralNetwork: Generator {
         guard u.rows == v.rows else {
             throw GeoError.dimensionMismatch("u has \(u.rows) rows, v has \(v.rows)")
         }
-        let out = try grouped(z, [u, v], rowsPerPoint: 1 + 3 * k) { zg, uv in
+        let plan = try memoryPlan(points: z.rows, tangents: k, rowsPerTangent: 3, outputRowsPerPoint: 1 + 3 * k,
+                                  what: "a second-order pass")
+        let out = try sliced(z, [u, v], k: k, plan: plan, valueOutputs: 1) { zg, uv in
+            let kg = uv[0].rows / max(1, zg.rows)
             let w = Matrix(rows: uv[0].rows, cols: latentDim)
             let state = try run(try stackRows([zg, uv[0], uv[1], w], cols: latentDim),
-                                ForwardModeLayout(points: zg.rows, tangentsPerPoint: k, order: .second))
+                                ForwardModeLayout(points: zg.rows, tangentsPerPoint: kg, order: .second))
             return splitRows(state, [zg.rows, w.rows, w.rows, w.rows])
         }
         return SecondOrderResult(value: out[0], ju: out[1], jv: out[2], d2: out[3])
@@ -153,13 +163,14 @@ public final class NeuralNetwork: Generator {
         return max(1, NeuralNetwork.groupBudget / max(1, rowsPerPoint * widest))
     }
 
-    /// Runs `pass` on groups of consecutive points and concatenates its outputs. `pass` gets the
-    /// group's points and its rows of each matrix in `perPoint` (k rows per point each) and
-    /// returns matrices whose row counts are multiples of the group's point count; the result
-    /// holds the outputs for all points in order. One group: `pass` runs on the inputs as given.
-    func grouped(_ z: Matrix, _ perPoint: [Matrix], rowsPerPoint: Int,
+    /// Runs `pass` on groups of consecutive points (at most `maxPoints` each) and concatenates its
+    /// outputs. `pass` gets the group's points and its rows of each matrix in `perPoint` (k rows
+    /// per point each) and returns matrices whose row counts are multiples of the group's point
+    /// count; the result holds the outputs for all points in order. One group: `pass` runs on
+    /// the inputs as given.
+    func grouped(_ z: Matrix, _ perPoint: [Matrix], rowsPerPoint: Int, maxPoints: Int = Int.max,
                  _ pass: (Matrix, [Matrix]) throws -> [Matrix]) throws -> [Matrix] {
-        let n = z.rows, group = pointsPerGroup(rowsPerPoint: rowsPerPoint)
+        let n = z.rows, group = max(1, min(maxPoints, pointsPerGroup(rowsPerPoint: rowsPerPoint)))
         if n <= group { return try pass(z, perPoint) }
         var outputs: [[Double]] = [], outputCols: [Int] = [], outputRowsPerPoint: [Int] = []
         var p0 = 0
@@ -180,6 +191,116 @@ public final class NeuralNetwork: Generator {
         }
         return outputs.indices.map { i in
             Matrix(rows: n * outputRowsPerPoint[i], cols: outputCols[i], unchecked: outputs[i])
+        }
+    }
+
+    // MARK: Memory
+
+    /// How a batched pass is cut to fit the memory budget: points per group, and tangent rows
+    /// per point in one slice (k when the tangents need no slicing).
+    struct MemoryPlan {
+        let pointsPerGroup: Int
+        let tangentsPerSlice: Int
+    }
+
+    /// Doubles one state row needs at the most demanding layer: its input and output rows (an
+    /// affine layer writes a new state while the old one is alive) and its scratch.
+    var doublesPerStateRow: Int {
+        layers.reduce(latentDim) { m, l in
+            max(m, MemoryBudget.product([1, l.inputFeatures]).map { $0 + l.outputFeatures + l.scratchPerRow } ?? Int.max)
+        }
+    }
+
+    /// Doubles a saved forward pass (reverse mode) holds per point: every layer's input and the
+    /// output.
+    var savedDoublesPerPoint: Int {
+        layers.reduce(latentDim) { $0 + $1.outputFeatures }
+    }
+
+    /// Plans a pass over `points` points with `tangents` tangent rows per point, each pushing
+    /// `rowsPerTangent` state rows (1 for a JVP or VJP, 3 for second order), besides one value
+    /// row per point and `savedPerPoint` doubles of saved activations per point. The output
+    /// (`outputRowsPerPoint` rows of D per point) must fit as a whole; the rest is cut into
+    /// groups of points and, when one point with all its tangents does not fit, slices of
+    /// tangents. Throws `GeoError.outOfMemory` when one point with one tangent does not fit.
+    func memoryPlan(points n: Int, tangents k: Int, rowsPerTangent: Int, outputRowsPerPoint: Int,
+                    savedPerPoint: Int = 0, what: String) throws -> MemoryPlan {
+        let d = max(dataDim, 1), perRow = doublesPerStateRow
+        let outputRows = MemoryBudget.product([n, outputRowsPerPoint]) ?? Int.max
+        let output = try MemoryBudget.doubles(outputRows, d, for: "the result of \(what) (\(outputRows) rows of \(d) values)")
+        let available = max(0, MemoryBudget.bytes / MemoryLayout<Double>.size - output)
+        // One point: its value row, its saved activations and the derivative scratch of the
+        // elementwise layers (two values per feature).
+        let fixed = perRow + savedPerPoint + 2 * perRow
+        let perTangent = rowsPerTangent * perRow
+        let onePoint = MemoryBudget.product([k, perTangent]).map { fixed + $0 } ?? Int.max
+        if onePoint <= available {
+            return MemoryPlan(pointsPerGroup: max(1, available / max(1, onePoint)), tangentsPerSlice: k)
+        }
+        let slice = perTangent > 0 ? (available - fixed) / perTangent : 0
+        guard slice >= 1 else {
+            let need = MemoryBudget.product([output + fixed + perTangent, MemoryLayout<Double>.size]) ?? Int.max
+            throw GeoError.outOfMemory(what: "\(what) (its result, and the work of one point at layer \(widestLayerLabel))",
+                                       needed: need, budget: MemoryBudget.bytes)
+        }
+        return MemoryPlan(pointsPerGroup: 1, tangentsPerSlice: min(k, slice))
+    }
+
+    /// "3 (conv2d)": the layer whose rows need the most memory.
+    var widestLayerLabel: String {
+        var best = -1, index = 0
+        for (i, l) in layers.enumerated() {
+            let need = l.inputFeatures + l.outputFeatures + l.scratchPerRow
+            if need > best { best = need; index = i }
+        }
+        return layers.isEmpty ? "input" : "\(index) (\(layers[index].op))"
+    }
+
+    /// Throws `GeoError.outOfMemory` naming the layer when decoding a single point would not fit
+    /// the budget: such a model is rejected when it is built, not when it is first used.
+    func checkSinglePointFits() throws {
+        for (i, l) in layers.enumerated() {
+            let need = MemoryBudget.product([1, l.inputFeatures]).map { $0 + 3 * l.outputFeatures + l.scratchPerRow } ?? Int.max
+            try MemoryBudget.doubles(need, for: "layer \(i) (\(l.op)) decoding one point")
+        }
+    }
+
+    /// Runs `pass` as `grouped` does when `plan` keeps all tangents of a point together;
+    /// otherwise point by point and slice by slice of the k tangent rows of each matrix in
+    /// `perPoint`. `pass` returns `valueOutputs` matrices of one row per point followed by
+    /// matrices of one row per tangent row; the slices' rows are put back in order.
+    func sliced(_ z: Matrix, _ perPoint: [Matrix], k: Int, plan: MemoryPlan, valueOutputs: Int,
+                _ pass: (Matrix, [Matrix]) throws -> [Matrix]) throws -> [Matrix] {
+        let rowsPerPoint = 1 + perPoint.count * k
+        if plan.tangentsPerSlice >= k {
+            return try grouped(z, perPoint, rowsPerPoint: rowsPerPoint, maxPoints: plan.pointsPerGroup, pass)
+        }
+        let n = z.rows, s = max(1, plan.tangentsPerSlice)
+        var outputs: [[Double]] = [], cols: [Int] = []
+        for p in 0..<n {
+            let zp = rowBlock(z, p, p + 1, perPoint: 1)
+            var t0 = 0
+            while t0 < k {
+                try Cancellation.check()
+                let t1 = min(k, t0 + s)
+                let parts = perPoint.map { m in
+                    Matrix(rows: t1 - t0, cols: m.cols, unchecked: Array(m.scalars[((p * k + t0) * m.cols)..<((p * k + t1) * m.cols)]))
+                }
+                let out = try pass(zp, parts)
+                if outputs.isEmpty {
+                    cols = out.map { $0.cols }
+                    outputs = cols.enumerated().map { i, c in
+                        var a = [Double](); a.reserveCapacity((i < valueOutputs ? n : n * k) * c); return a
+                    }
+                }
+                for (i, m) in out.enumerated() where i < outputs.count && (i >= valueOutputs || t0 == 0) {
+                    outputs[i].append(contentsOf: m.scalars)
+                }
+                t0 = t1
+            }
+        }
+        return outputs.indices.map { i in
+            Matrix(rows: i < valueOutputs ? n : n * k, cols: cols[i], unchecked: outputs[i])
         }
     }
 }

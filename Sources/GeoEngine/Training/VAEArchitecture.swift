@@ -79,6 +79,8 @@ enum VAEArchitecture {
         guard total <= Double(maxParameters) else {
             throw GeoError.invalidArgument("the VAE would have \(formatNumber(total)) parameters, more than the limit of \(maxParameters); use smaller hidden sizes")
         }
+        // Parameters, their gradients and Adam's two moments.
+        try MemoryBudget.doubles(Int(total), 4, for: "training a VAE of \(Int(total)) parameters")
         return (encoderInput, enc, dec)
     }
 

@@ -1,6 +1,8 @@
 import Foundation
 
-/// Whole-file reads for the data loaders, with OS failures reported as `GeoError.io`.
+/// Whole-file reads for every loader (model files, data sets, PNG), with OS failures reported
+/// as `GeoError.io` and the size checked against the memory budget before it is read. Writing
+/// is `AtomicFile`'s.
 public enum FileBytes {
     /// The contents of the file at `path`. Throws `GeoError.io` naming the file and the
     /// operating system's reason (no such file, permission denied, is a directory, ...).
@@ -11,6 +13,12 @@ public enum FileBytes {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw GeoError.io("cannot stat '\(untrusted: path)': \(lastErrorText())") }
         guard (info.st_mode & S_IFMT) != S_IFDIR else { throw GeoError.io("cannot read '\(untrusted: path)': is a directory") }
+        // Devices and pipes have no size to check and may never end (/dev/zero): only regular files.
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw GeoError.io("cannot read '\(untrusted: path)': not a regular file")
+        }
+        let size = Int(info.st_size)
+        try MemoryBudget.check(bytes: size, for: "reading '\(untrusted: path)' (\(size) bytes)")
 
         var bytes = [UInt8]()
         bytes.reserveCapacity(max(0, Int(info.st_size)))
@@ -22,30 +30,10 @@ public enum FileBytes {
                 throw GeoError.io("cannot read '\(untrusted: path)': \(lastErrorText())")
             }
             if n == 0 { return bytes }
+            // A file that grows while it is read is read up to the budget, not without end.
+            try MemoryBudget.check(bytes: bytes.count + n, for: "reading '\(untrusted: path)'")
             bytes.append(contentsOf: chunk[0..<n])
         }
-    }
-
-    /// Writes `bytes` to `path`, creating or truncating the file (mode 0644 before the umask).
-    /// Throws `GeoError.io` naming the file and the operating system's reason.
-    public static func write(_ bytes: [UInt8], to path: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw GeoError.io("cannot create '\(untrusted: path)': \(lastErrorText())") }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { buf -> Int in
-                guard let base = buf.baseAddress else { return 0 }
-                return Foundation.write(fd, base + written, buf.count - written)
-            }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let reason = lastErrorText()
-                close(fd)
-                throw GeoError.io("cannot write '\(untrusted: path)': \(reason)")
-            }
-            written += n
-        }
-        guard close(fd) == 0 else { throw GeoError.io("cannot write '\(untrusted: path)': \(lastErrorText())") }
     }
 
     /// The contents of the file at `path`, decompressed when it is gzip (detected by the magic
