@@ -12,6 +12,8 @@ public final class LuaSession {
     public init() throws {
         guard let state = luaL_newstate() else { throw LuaError.runtime("cannot create a Lua state: out of memory") }
         L = state
+        // OpenBLAS's buffers while the address space is free (see GeoEngine's BLAS).
+        prepareLinearAlgebra()
         luaL_openlibs(L)
         GeoModule.install(L)
     }

@@ -90,16 +90,11 @@ public struct Matrix: Equatable, CustomStringConvertible {
         guard k == kb, c.rows == m, c.cols == n else {
             throw GeoError.dimensionMismatch("cannot multiply \(m)x\(k) by \(kb)x\(n) into \(c.rows)x\(c.cols)")
         }
-        if m == 0 || n == 0 { return }
-        if k == 0 { for i in c.scalars.indices { c.scalars[i] *= beta }; return }
-        a.scalars.withUnsafeBufferPointer { pa in
-            b.scalars.withUnsafeBufferPointer { pb in
-                c.scalars.withUnsafeMutableBufferPointer { pc in
-                    cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
-                                transposeB ? CblasTrans : CblasNoTrans,
-                                Int32(m), Int32(n), Int32(k), alpha,
-                                pa.baseAddress, Int32(max(1, a.cols)), pb.baseAddress, Int32(max(1, b.cols)),
-                                beta, pc.baseAddress, Int32(max(1, c.cols)))
+        try a.scalars.withUnsafeBufferPointer { pa in
+            try b.scalars.withUnsafeBufferPointer { pb in
+                try c.scalars.withUnsafeMutableBufferPointer { pc in
+                    try dgemm(transA: transposeA, transB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                              pa.baseAddress, lda: a.cols, pb.baseAddress, ldb: b.cols, beta: beta, pc.baseAddress, ldc: c.cols)
                 }
             }
         }

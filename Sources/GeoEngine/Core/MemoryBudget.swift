@@ -109,7 +109,7 @@ public enum MemoryBudget {
     }
 
     /// RLIMIT_AS minus the address space in use minus `reserve`; nil when unlimited.
-    static func addressSpaceLeft() -> Int? {
+    static func addressSpaceLeft(reserve: Int = MemoryBudget.reserve) -> Int? {
         var limit = rlimit()
         guard getrlimit(Int32(RLIMIT_AS.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return nil }
         let cap = Int(clamping: limit.rlim_cur)

@@ -203,7 +203,7 @@ enum GEORCE {
         let n = p.interiorCount, d = p.d, tt = Double(p.segments)
         let blocks = state.blocks
         // Gauss–Newton blocks.
-        var diag = (0..<n).map { blocks.gram($0) }
+        var diag = try (0..<n).map { try blocks.gram($0) }
         let traces = diag.map { h in (0..<d).reduce(0.0) { $0 + h[$1 * d + $1] } }
         let meanTrace = traces.reduce(0, +) / Double(max(1, n))
         guard meanTrace > 0, meanTrace.isFinite else {
@@ -212,7 +212,7 @@ enum GEORCE {
         for i in 0..<n { for k in 0..<(d * d) { diag[i][k] *= 2 * tt } }
         var upper = [[Double]]()
         upper.reserveCapacity(max(0, n - 1))
-        for i in 0..<max(0, n - 1) { upper.append(blocks.cross(i, i + 1).map { -tt * $0 }) }
+        for i in 0..<max(0, n - 1) { upper.append(try blocks.cross(i, i + 1).map { -tt * $0 }) }
         let rhs = state.gradient.scalars.map { -$0 }
 
         let curvature = try curvatureBlocks(p, z: z, cotangents: p.energyCotangents(steps: state.steps),
@@ -220,7 +220,7 @@ enum GEORCE {
         if let curvature {
             var full = diag
             for i in 0..<n { for k in 0..<(d * d) { full[i][k] += curvature[i][k] } }
-            if let dz = solveBlockTridiagonal(diag: full, upper: upper, rhs: rhs, d: d) {
+            if let dz = try solveBlockTridiagonal(diag: full, upper: upper, rhs: rhs, d: d) {
                 return Matrix(rows: n, cols: d, unchecked: dz)
             }
         }
@@ -229,7 +229,7 @@ enum GEORCE {
             let lambda = ridge * (traces[i] > 0 ? traces[i] : meanTrace) / Double(d)
             for k in 0..<d { diag[i][k * d + k] += 2 * tt * lambda }
         }
-        guard let dz = solveBlockTridiagonal(diag: diag, upper: upper, rhs: rhs, d: d) else {
+        guard let dz = try solveBlockTridiagonal(diag: diag, upper: upper, rhs: rhs, d: d) else {
             throw GeoError.numerical("the Gauss–Newton matrix of the energy is not positive definite (Cholesky failed)")
         }
         return Matrix(rows: n, cols: d, unchecked: dz)
@@ -280,7 +280,7 @@ enum GEORCE {
     /// and upper blocks `upper` (H_{i,i+1} = upper[i], H_{i+1,i} = upper[i]^T), all d x d
     /// row-major, by block Cholesky (the block Thomas algorithm, O(n d^3)). Returns nil when a
     /// pivot block is not positive definite, i.e. when H is not.
-    static func solveBlockTridiagonal(diag: [[Double]], upper: [[Double]], rhs: [Double], d: Int) -> [Double]? {
+    static func solveBlockTridiagonal(diag: [[Double]], upper: [[Double]], rhs: [Double], d: Int) throws -> [Double]? {
         let n = diag.count
         var xs = [[Double]](), ws = [[Double]]()       // X_i = S_i^{-1} B_i, w_i = S_i^{-1} y_i
         xs.reserveCapacity(n); ws.reserveCapacity(n)
@@ -304,7 +304,7 @@ enum GEORCE {
                 if i < n - 1 { for l in 0..<d { r[k * (d + 1) + l] = upper[i][k * d + l] } }
                 r[k * (d + 1) + d] = y[k]
             }
-            guard choleskySolve(&s, d, &r, d + 1) else { return nil }
+            guard try choleskySolve(&s, d, &r, d + 1) else { return nil }
             var x = [Double](repeating: 0, count: d * d), w = [Double](repeating: 0, count: d)
             for k in 0..<d {
                 for l in 0..<d { x[k * d + l] = r[k * (d + 1) + l] }
@@ -328,8 +328,9 @@ enum GEORCE {
     /// overwritten by its Cholesky factor) and n x nrhs right-hand sides B (row-major,
     /// overwritten by X), with LAPACK dpotrf/dpotrs. Returns false when A is not positive
     /// definite or has non-finite entries.
-    static func choleskySolve(_ a: inout [Double], _ n: Int, _ b: inout [Double], _ nrhs: Int) -> Bool {
+    static func choleskySolve(_ a: inout [Double], _ n: Int, _ b: inout [Double], _ nrhs: Int) throws -> Bool {
         guard n > 0 else { return true }
+        try BLAS.ready()
         guard a.allSatisfy({ $0.isFinite }), b.allSatisfy({ $0.isFinite }) else { return false }
         let lower = CChar(UInt8(ascii: "L"))
         let info = a.withUnsafeMutableBufferPointer { pa in
@@ -365,28 +366,17 @@ struct JacobianBlocks {
     }
 
     /// J_p^T J_p, d x d row-major (one dgemm).
-    func gram(_ p: Int) -> [Double] {
-        var out = [Double](repeating: 0, count: d * d)
-        guard d > 0, dataDim > 0 else { return out }
-        scalars.withUnsafeBufferPointer { ps in
-            out.withUnsafeMutableBufferPointer { po in
-                let block = ps.baseAddress! + p * d * dataDim
-                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(d), Int32(d), Int32(dataDim),
-                            1, block, Int32(dataDim), block, Int32(dataDim), 0, po.baseAddress, Int32(d))
-            }
-        }
-        return out
-    }
+    func gram(_ p: Int) throws -> [Double] { try cross(p, p) }
 
     /// J_p^T J_q, d x d row-major (one dgemm).
-    func cross(_ p: Int, _ q: Int) -> [Double] {
+    func cross(_ p: Int, _ q: Int) throws -> [Double] {
         var out = [Double](repeating: 0, count: d * d)
         guard d > 0, dataDim > 0 else { return out }
-        scalars.withUnsafeBufferPointer { ps in
-            out.withUnsafeMutableBufferPointer { po in
-                let bp = ps.baseAddress! + p * d * dataDim, bq = ps.baseAddress! + q * d * dataDim
-                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(d), Int32(d), Int32(dataDim),
-                            1, bp, Int32(dataDim), bq, Int32(dataDim), 0, po.baseAddress, Int32(d))
+        try scalars.withUnsafeBufferPointer { ps in
+            try out.withUnsafeMutableBufferPointer { po in
+                guard let base = ps.baseAddress else { return }
+                let bp = base + p * d * dataDim, bq = base + q * d * dataDim
+                try dgemm(transB: true, m: d, n: d, k: dataDim, bp, lda: dataDim, bq, ldb: dataDim, po.baseAddress, ldc: d)
             }
         }
         return out

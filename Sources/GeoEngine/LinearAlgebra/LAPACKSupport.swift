@@ -12,6 +12,7 @@ enum LAPACKSupport {
     /// when the matrix has more than Int32.max entries (reference LAPACK indexes with 32-bit
     /// integers), instead of trapping on the conversion.
     static func dimensions(_ rows: Int, _ cols: Int, _ what: String) throws -> (Int32, Int32) {
+        try BLAS.ready()   // LAPACK runs on OpenBLAS
         let (count, overflow) = rows.multipliedReportingOverflow(by: cols)
         guard rows >= 0, cols >= 0, !overflow, count <= Int(Int32.max) else {
             throw GeoError.invalidArgument("\(what) is too large for LAPACK (\(rows)x\(cols))")
