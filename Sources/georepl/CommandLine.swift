@@ -1,3 +1,4 @@
+import Foundation
 /// georepl's command line, parsed as lua(1) parses its own:
 ///     georepl [options] [script [args]]
 /// Options: -e CODE (may repeat), -i, -, --, --help (-h), --version (-v).
@@ -60,4 +61,17 @@ struct Invocation {
         when it is not a terminal). The `geo` module is a preloaded global; `require "geo"` works.
         History: $GEOREPL_HISTORY (default ~/.georepl_history).
         """
+}
+
+/// Re-executes georepl with OPENBLAS_NUM_THREADS=1 when RLIMIT_AS is below what OpenBLAS's
+/// threads comfortably take (256 MB per core plus 1 GB) and the variable is unset (see
+/// main.swift); returns when nothing is to be done or the exec fails.
+func singleThreadedBLASUnderAnAddressSpaceLimit() {
+    var limit = rlimit()
+    let cores = UInt64(max(1, ProcessInfo.processInfo.activeProcessorCount))
+    guard getrlimit(Int32(RLIMIT_AS.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max,
+          UInt64(limit.rlim_cur) < cores * (256 << 20) + (1 << 30),
+          getenv("OPENBLAS_NUM_THREADS") == nil else { return }
+    setenv("OPENBLAS_NUM_THREADS", "1", 1)
+    execv("/proc/self/exe", CommandLine.unsafeArgv)
 }

@@ -4,6 +4,12 @@ import Foundation
 // georepl: the REPL and script runner. Thin: parses the command line, wires standard input or
 // readline to Bindings' REPL, and maps outcomes to exit statuses (0 ok, 1 Lua error, 2 usage).
 
+// Under an address-space limit (ulimit -v) OpenBLAS must not start worker threads: each takes a
+// 128 MB buffer when it starts, and OpenBLAS 0.3.21 spins for ever (and hangs exit) when that
+// allocation fails. Its threads start when the library is loaded, before main, so georepl runs
+// itself again with OPENBLAS_NUM_THREADS=1, which an exec applies from the start.
+singleThreadedBLASUnderAnAddressSpaceLimit()
+
 setvbuf(stdout, nil, _IOLBF, 0)
 let argv = CommandLine.arguments
 

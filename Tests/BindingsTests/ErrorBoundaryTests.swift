@@ -62,13 +62,4 @@ final class ErrorBoundaryTests: LuaTestCase {
         XCTAssertNotNil(try? r.get())
     }
 
-    func testInterruptStopsRunningLuaCode() {
-        Cancellation.reset()
-        let t = Thread { usleep(200_000); LuaSession.interrupt() }
-        t.start()
-        let e = lua.run("while true do end", chunkName: "=loop")
-        XCTAssertEqual(e?.description.components(separatedBy: "\n").first, "interrupted")
-        XCTAssertEqual(value("1 + 2"), "3", "the state survives an interrupt")
-        XCTAssertFalse(Cancellation.isRequested)
-    }
 }

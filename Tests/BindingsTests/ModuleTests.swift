@@ -12,9 +12,11 @@ final class ModuleTests: LuaTestCase {
     /// so os.clock would not).
     func testClockMeasuresWallTime() {
         XCTAssertEqual(value("math.type(geo.clock())"), "float")
-        lua.run("t0, c0 = geo.clock(), os.clock() os.execute('sleep 0.2') t1, c1 = geo.clock(), os.clock()")
+        // Wall time passes during a sleep whatever the load (os.clock, CPU time summed over
+        // threads, may not); no upper bound: a loaded machine may sleep longer.
+        lua.run("t0 = geo.clock() os.execute('sleep 0.2') t1 = geo.clock()")
         XCTAssertEqual(value("t1 - t0 >= 0.19"), "true")
-        XCTAssertEqual(value("c1 - c0 < 0.1"), "true")
+        XCTAssertEqual(value("geo.clock() >= t1"), "true", "monotonic")
     }
 
     func testCompletion() {

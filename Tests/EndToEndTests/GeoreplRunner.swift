@@ -42,3 +42,75 @@ struct GeoreplRunner {
                       status: p.terminationStatus)
     }
 }
+
+/// A georepl process that runs while the test talks to it: waits for a line of its output,
+/// sends it signals, and waits for it to end, every wait bounded.
+final class RunningGeorepl: @unchecked Sendable {
+    let process = Process()
+    private let lock = NSLock()
+    private var stdoutText = "", stderrText = ""
+    private let done = DispatchGroup()
+
+    /// Starts `executable` (default: georepl) with `arguments`; `shell` runs the command line
+    /// through `sh -c` instead (for `ulimit`), with "$GEOREPL" naming the binary.
+    init(_ arguments: [String], environment: [String: String] = [:], shell: String? = nil) throws {
+        if let command = shell {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", command]
+        } else {
+            process.executableURL = GeoreplRunner.executable
+            process.arguments = arguments
+        }
+        var env = ProcessInfo.processInfo.environment
+        env["GEOREPL_HISTORY"] = NSTemporaryDirectory() + "/georepl-test-history-\(getpid())"
+        env["GEOREPL"] = GeoreplRunner.executable.path
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out; process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        for (pipe, isOut) in [(out, true), (err, false)] {
+            done.enter()
+            let handle = pipe.fileHandleForReading
+            DispatchQueue.global().async { [self] in
+                while true {
+                    let chunk = handle.availableData
+                    if chunk.isEmpty { break }
+                    lock.lock()
+                    if isOut { stdoutText += String(decoding: chunk, as: UTF8.self) } else { stderrText += String(decoding: chunk, as: UTF8.self) }
+                    lock.unlock()
+                }
+                done.leave()
+            }
+        }
+        try process.run()
+    }
+
+    var stdout: String { lock.lock(); defer { lock.unlock() }; return stdoutText }
+    var stderr: String { lock.lock(); defer { lock.unlock() }; return stderrText }
+
+    /// Waits until standard output contains `text`; false after `timeout` seconds.
+    func waitForOutput(_ text: String, timeout: Double = 60) -> Bool {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            if stdout.contains(text) { return true }
+            if !process.isRunning { return stdout.contains(text) }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    func signal(_ s: Int32) { kill(process.processIdentifier, s) }
+
+    /// Waits for the process to end (killing it after `timeout` seconds); returns whether it
+    /// ended by itself.
+    func wait(timeout: Double = 60) -> Bool {
+        let end = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < end { usleep(20_000) }
+        let byItself = !process.isRunning
+        if !byItself { process.terminate(); kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        _ = done.wait(timeout: .now() + 10)
+        return byItself
+    }
+}

@@ -24,8 +24,8 @@ enum BLAS {
     static func ready() throws {
         if prepared.load(ordering: .acquiring) { return }
         let threads = max(1, Int(openblas_get_num_threads()))
-        // Every thread's buffer, plus one for a call from a second Swift thread.
-        let need = (threads + 1) * bufferBytes + slack
+        // Every thread's buffer.
+        let need = threads * bufferBytes + slack
         if let left = MemoryBudget.addressSpaceLeft(reserve: 0), left < need {
             throw GeoError.outOfMemory(what: "OpenBLAS's work buffers (\(threads) thread\(threads == 1 ? "" : "s"))",
                                        needed: need, budget: left)

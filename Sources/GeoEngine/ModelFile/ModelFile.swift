@@ -101,6 +101,8 @@ public enum ModelFile {
         }
         do {
             return try NeuralNetwork(inputShape: inputShape, layers: specs, tensorNames: names)
+        } catch GeoError.outOfMemory(let what, let needed, let budget) {
+            throw GeoError.outOfMemory(what: "\(role) \(what)", needed: needed, budget: budget)
         } catch let e as GeoError {
             throw GeoError.format("\(role) \(e.description)")
         }
