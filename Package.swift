@@ -6,6 +6,10 @@ let package = Package(
     products: [
         .executable(name: "georepl", targets: ["georepl"]),
     ],
+    dependencies: [
+        // ONNX's protobuf schema (Sources/ONNXProto, generated once by scripts/generate_onnx_proto.sh).
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+    ],
     targets: [
         // System libraries from Debian packages (the quick start installs them).
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
@@ -14,8 +18,10 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
+        // ONNX's protobuf messages, generated from Debian's onnx.proto (libonnx-dev 1.12).
+        .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // The geometry engine: pure Swift, knows nothing of Lua.
-        .target(name: "GeoEngine", dependencies: ["CBLAS", "CPNG", "CZlib"],
+        .target(name: "GeoEngine", dependencies: ["CBLAS", "CPNG", "CZlib", "ONNXProto"],
                 resources: [.copy("Resources/Models")]),
         // The only code that touches lua_State: the `geo` module.
         .target(name: "Bindings", dependencies: ["GeoEngine", "CLua"]),

@@ -61,26 +61,44 @@ public final class ActivationLayer: Layer {
         }
     }
 
-    public func backward(input: Matrix, output: Matrix, inPlace cotangents: inout Matrix) throws {
-        let k = try checkBackward(input: input, output: output, cotangents: cotangents)
-        let f = input.cols, n = input.rows
-        if cotangents.rows == 0 || f == 0 { return }
+    /// c = sigma'(x) c on every cotangent row; for the tangents of cotangents (one cotangent c
+    /// per point, k tangents t of x) c' = sigma'(x) c' + sigma''(x) t c.
+    public func backward(input: Matrix, output: Matrix, inPlace cotangents: inout Matrix, layout: ReverseLayout) throws {
+        try checkBackward(input: input, output: output, cotangents: cotangents, layout: layout)
+        let f = inputFeatures, n = layout.points, kc = layout.cotangentsPerPoint, k = layout.tangentsPerPoint
+        if cotangents.rows == 0 || f == 0 || n == 0 { return }
         var d1 = [Double](repeating: 0, count: n * f)
+        var d2 = [Double](repeating: 0, count: k > 0 ? n * f : 0)
         let activation = activation
         try withBase(input.scalars) { x in
             try withBase(output.scalars) { y in
                 cotangents.scalars.withUnsafeMutableBufferPointer { pc in
                     d1.withUnsafeMutableBufferPointer { p1 in
-                        guard let c = pc.baseAddress, let a1 = p1.baseAddress else { return }
-                        Parallel.forRanges(n, costPerItem: f * (8 + k)) { pointRange in
-                            let start = pointRange.lowerBound * f
-                            activation.firstDerivative(input: x + start, output: y + start, count: pointRange.count * f,
-                                                       into: a1 + start)
-                            for p in pointRange {
-                                let g1 = a1 + p * f
-                                for j in 0..<k {
-                                    let row = c + (p * k + j) * f
-                                    for q in 0..<f { row[q] *= g1[q] }
+                        d2.withUnsafeMutableBufferPointer { p2 in
+                            guard let c = pc.baseAddress, let a1 = p1.baseAddress else { return }
+                            let a2 = k > 0 ? p2.baseAddress : nil
+                            Parallel.forRanges(n, costPerItem: f * (8 + kc + 3 * k)) { pointRange in
+                                let start = pointRange.lowerBound * f
+                                if let a2 = a2 {
+                                    activation.derivatives(x + start, count: pointRange.count * f, first: a1 + start, second: a2 + start)
+                                } else {
+                                    activation.firstDerivative(input: x + start, output: y + start, count: pointRange.count * f,
+                                                               into: a1 + start)
+                                }
+                                for p in pointRange {
+                                    let g1 = a1 + p * f
+                                    if let a2 = a2 {
+                                        // The tangents of the cotangents first, while the cotangent row is still c_y.
+                                        let g2 = a2 + p * f, cy = c + p * f
+                                        for j in 0..<k {
+                                            let ct = c + (n + p * k + j) * f, t = x + (n + p * k + j) * f
+                                            for q in 0..<f { ct[q] = g1[q] * ct[q] + g2[q] * t[q] * cy[q] }
+                                        }
+                                    }
+                                    for j in 0..<kc {
+                                        let row = c + (p * kc + j) * f
+                                        for q in 0..<f { row[q] *= g1[q] }
+                                    }
                                 }
                             }
                         }

@@ -81,8 +81,8 @@ public final class BatchNorm: AffineLayer {
     }
 
     /// Reverse mode in place: the linear part is diagonal, A^T c = a_c c.
-    public func backward(input: Matrix, output: Matrix, inPlace cotangents: inout Matrix) throws {
-        _ = try checkBackward(input: input, output: output, cotangents: cotangents)
+    public func backward(input: Matrix, output: Matrix, inPlace cotangents: inout Matrix, layout: ReverseLayout) throws {
+        try checkBackward(input: input, output: output, cotangents: cotangents, layout: layout)
         try scaleInPlace(&cotangents, biasRows: 0)
     }
 

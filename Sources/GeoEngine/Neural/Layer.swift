@@ -1,30 +1,27 @@
-/// A layer of a `NeuralNetwork`: a map from one point's features (PyTorch's C,H,W layout
-/// flattened row-major, or a flat vector) to the next layer's features, with exact first and
-/// second derivatives and parameter gradients.
+/// A layer of a `NeuralNetwork` (the op kinds of SPEC's model files): an `Op` with one input
+/// and one output, from one point's features (PyTorch's C,H,W layout flattened row-major, or a
+/// flat vector) to the next layer's, with exact first and second derivatives, reverse mode with
+/// the tangents of cotangents, and parameter gradients for training.
 ///
-/// Batches are matrices with one point per row. Forward mode runs on a *state* matrix whose rows
-/// are grouped into blocks as a `ForwardModeLayout` describes: the n value rows first, then for
-/// each carried derivative a block of n*k rows (k per point, rows i*k ..< (i+1)*k of a block
-/// belong to point i). Affine layers (y = A x + b) apply A to every row and add b to the value
-/// rows only; elementwise layers y = sigma(x) map the value rows and scale each derivative row by
-/// sigma'(x) of its point, with w' = sigma''(x) u v + sigma'(x) w for the mixed second derivative.
-public protocol Layer: AnyObject {
-    /// The op name of model files: "linear", "conv2d", "tanh", ...
-    var op: String { get }
+/// States follow `Op`'s layouts. Affine layers (y = A x + b) apply A to every row and add b to
+/// the value rows only; elementwise layers y = sigma(x) map the value rows and scale each
+/// derivative row by sigma'(x) of its point, with w' = sigma''(x) u v + sigma'(x) w for the mixed
+/// second derivative and c' = sigma'(x) c' + sigma''(x) t c for the tangent of a cotangent.
+public protocol Layer: Op {
     /// The shape of one input point, e.g. [64, 8, 8] or [100].
     var inputShape: [Int] { get }
     /// The shape of one output point.
     var outputShape: [Int] { get }
 
-    /// Forward mode on a state laid out as `layout` says (see the protocol's comment):
-    /// [value; t] for first order, [value; u; v; w] for second order; the state is replaced by
-    /// the layer's output state (in place where the layer can: elementwise layers, batchnorm,
-    /// reshape). Throws `GeoError.dimensionMismatch` when the state does not fit.
+    /// Forward mode on a state laid out as `layout` says: [value; t] for first order,
+    /// [value; u; v; w] for second order; the state is replaced by the layer's output state (in
+    /// place where the layer can: elementwise layers, batchnorm, reshape). Throws
+    /// `GeoError.dimensionMismatch` when the state does not fit.
     func forwardMode(inPlace state: inout Matrix, layout: ForwardModeLayout) throws
 
-    /// Reverse mode: replaces every cotangent row c (k = rows / n per point) by J^T c, given the
-    /// layer's saved `input` x ([n, in]) and `output` y = layer(x) ([n, out]).
-    func backward(input: Matrix, output: Matrix, inPlace cotangents: inout Matrix) throws
+    /// Reverse mode: replaces the cotangent state (layout `layout`) by the input's, given the
+    /// saved forward states `input` and `output` of the layer (layout `layout.saved`).
+    func backward(input: Matrix, output: Matrix, inPlace cotangents: inout Matrix, layout: ReverseLayout) throws
 
     /// The trainable parameters in a fixed order (`parameterNames`), e.g. [weight, bias].
     var parameters: [Tensor] { get }
@@ -33,38 +30,12 @@ public protocol Layer: AnyObject {
     /// Replaces the trainable parameters (same count and shapes as `parameters`).
     func setParameters(_ values: [Tensor]) throws
     /// dL/dp for every parameter p, aligned with `parameters`, for cotangents dL/dy with exactly
-    /// one row per point ([n, out]), summed over the batch; x and y as in `backward`.
+    /// one row per point ([n, out]), summed over the batch; x and y the saved values.
     func parameterGradients(input: Matrix, output: Matrix, cotangents: Matrix) throws -> [Tensor]
 
     /// The layer's description (op, hyper-parameters and all tensors, including buffers such as
     /// batchnorm's running statistics): `spec.build(inputShape:)` rebuilds an equal layer.
     var spec: LayerSpec { get }
-
-    /// Doubles of working storage the layer may need per state row beyond its input and output
-    /// rows (a convolution's column buffer), for the memory budget. Default 0.
-    var scratchPerRow: Int { get }
-}
-
-/// How the rows of a forward-mode state matrix are grouped: `points` value rows, followed by
-/// no block (order .value), one block of points*k tangent rows (order .first), or three blocks
-/// u, v, w (order .second; w carries the mixed second derivative D2[u, v]).
-public struct ForwardModeLayout: Equatable {
-    public enum Order: Int { case value = 0, first = 1, second = 2 }
-    /// n, the number of points.
-    public let points: Int
-    /// k, the tangent rows per point in each derivative block.
-    public let tangentsPerPoint: Int
-    public let order: Order
-
-    public init(points: Int, tangentsPerPoint: Int = 0, order: Order) {
-        self.points = max(0, points); self.tangentsPerPoint = max(0, tangentsPerPoint); self.order = order
-    }
-    /// The number of derivative blocks: 0, 1 or 3.
-    public var blocks: Int { order == .value ? 0 : (order == .first ? 1 : 3) }
-    /// Rows in one derivative block: points * k.
-    public var blockRows: Int { points * tangentsPerPoint }
-    /// All rows of the state.
-    public var rows: Int { points + blocks * blockRows }
 }
 
 /// A height/width pair: stride, padding or output padding of a 2-D convolution.
@@ -83,9 +54,36 @@ extension Layer {
     /// The number of features of one output point.
     public var outputFeatures: Int { outputShape.reduce(1, *) }
 
+    public var inputShapes: [[Int]] { [inputShape] }
+    public var outputShapes: [[Int]] { [outputShape] }
+
+    /// `Op`'s forward mode: the layer's in-place pass on the one input state.
+    public func forward(_ inputs: inout [Matrix], _ layout: ForwardModeLayout) throws -> [Matrix] {
+        guard inputs.count == 1 else { throw GeoError.dimensionMismatch("\(op) takes one input, got \(inputs.count)") }
+        var s = inputs.removeFirst()
+        try forwardMode(inPlace: &s, layout: layout)
+        return [s]
+    }
+
+    /// `Op`'s reverse mode: the layer's in-place pass on the one cotangent state.
+    public func backward(inputs: [Matrix], outputs: [Matrix], cotangents: [Matrix], _ layout: ReverseLayout) throws -> [Matrix] {
+        guard inputs.count == 1, outputs.count == 1, cotangents.count == 1 else {
+            throw GeoError.dimensionMismatch("\(op) takes one input and one output")
+        }
+        var c = cotangents[0]
+        try backward(input: inputs[0], output: outputs[0], inPlace: &c, layout: layout)
+        return [c]
+    }
+
+    /// Reverse mode with k cotangent rows per point (a VJP): x and y are the saved values.
+    public func backward(input: Matrix, output: Matrix, inPlace cotangents: inout Matrix) throws {
+        let k = try tangentMultiplicity(points: input.rows, rows: cotangents.rows)
+        try backward(input: input, output: output, inPlace: &cotangents,
+                     layout: ReverseLayout(points: input.rows, cotangentsPerPoint: k))
+    }
+
     public var parameters: [Tensor] { [] }
     public var parameterNames: [String] { [] }
-    public var scratchPerRow: Int { 0 }
     public func setParameters(_ values: [Tensor]) throws {
         guard values.isEmpty else {
             throw GeoError.dimensionMismatch("\(op) has no parameters, got \(values.count) tensors")
@@ -145,7 +143,21 @@ extension Layer {
         }
     }
 
-    /// Checks the saved input/output and cotangents of a reverse step; returns k.
+    /// Checks the saved input/output states and the cotangent state of a reverse step.
+    func checkBackward(input: Matrix, output: Matrix, cotangents: Matrix, layout: ReverseLayout) throws {
+        let saved = layout.saved.rows
+        guard input.cols == inputFeatures, output.cols == outputFeatures, input.rows == saved, output.rows == saved else {
+            throw GeoError.dimensionMismatch("\(op): saved input \(input.rows)x\(input.cols) and output \(output.rows)x\(output.cols) do not fit \(inputFeatures) -> \(outputFeatures) features and \(saved) rows")
+        }
+        guard cotangents.cols == outputFeatures, cotangents.rows == layout.rows else {
+            throw GeoError.dimensionMismatch("\(op): cotangents are \(cotangents.rows)x\(cotangents.cols), expected \(layout.rows)x\(outputFeatures)")
+        }
+        guard layout.tangentsPerPoint == 0 || layout.cotangentsPerPoint == 1 else {
+            throw GeoError.dimensionMismatch("\(op): tangents of cotangents need one cotangent per point")
+        }
+    }
+
+    /// Checks the saved input/output (values) and cotangents of a VJP step; returns k.
     func checkBackward(input: Matrix, output: Matrix, cotangents: Matrix) throws -> Int {
         guard input.cols == inputFeatures, output.cols == outputFeatures, input.rows == output.rows else {
             throw GeoError.dimensionMismatch("\(op): saved input \(input.rows)x\(input.cols) and output \(output.rows)x\(output.cols) do not fit \(inputFeatures) -> \(outputFeatures) features")
@@ -162,40 +174,6 @@ extension Layer {
         guard k == 1 || input.rows == 0 else {
             throw GeoError.dimensionMismatch("\(op): parameter gradients need one cotangent row per point, got \(k)")
         }
-    }
-}
-
-/// k = rows / points, checking divisibility.
-func tangentMultiplicity(points: Int, rows: Int) throws -> Int {
-    guard points > 0 ? rows % points == 0 : rows == 0 else {
-        throw GeoError.dimensionMismatch("\(rows) tangent rows do not divide among \(points) points")
-    }
-    return points > 0 ? rows / points : 0
-}
-
-/// The rows of the given matrices (each with `cols` columns) one after another.
-func stackRows(_ parts: [Matrix], cols: Int) throws -> Matrix {
-    var total = 0
-    for p in parts {
-        guard p.cols == cols || p.rows == 0 else {
-            throw GeoError.dimensionMismatch("expected \(cols) columns, got \(p.cols)")
-        }
-        total += p.rows
-    }
-    if parts.count == 1, let only = parts.first { return only }
-    var out = [Double](); out.reserveCapacity(total * cols)
-    for p in parts where p.rows > 0 { out.append(contentsOf: p.scalars) }
-    return Matrix(rows: total, cols: cols, unchecked: out)
-}
-
-/// Splits a matrix into consecutive row blocks of the given counts (which sum to m.rows).
-func splitRows(_ m: Matrix, _ counts: [Int]) -> [Matrix] {
-    if counts.count == 1 { return [m] }
-    var start = 0
-    return counts.map { c in
-        let s = start * m.cols, e = (start + c) * m.cols
-        start += c
-        return Matrix(rows: c, cols: m.cols, unchecked: Array(m.scalars[s..<e]))
     }
 }
 
