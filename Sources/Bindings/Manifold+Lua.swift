@@ -91,7 +91,27 @@ enum ManifoldLua {
             return call.push(surface(Saddle(), "saddle"), as: type)
         },
         Binding("load") { call in
-            call.push(try ModelFile.load(path: try call.string(1)), as: type)
+            // geo.load(path) for a model file or an ONNX file (by its ending), or
+            // geo.load{decoder = "dec.onnx", encoder = "enc.onnx", name = , data_shape = }.
+            if lua_type(call.L, 1) == LUA_TTABLE {
+                let o = try Options(call, 1, allowed: ["decoder", "encoder", "name", "data_shape"])
+                guard let decoder = try o.string("decoder") else {
+                    throw call.argumentError(1, Messages.optionRequired("decoder", "the path of an ONNX file"))
+                }
+                var shape: [Int]?
+                if o.pushRaw("data_shape") {
+                    defer { geo_pop(call.L, 1) }
+                    shape = try call.numbers(-1, reportAs: 1).map { x in
+                        guard let n = Int(exactly: x) else { throw call.argumentError(1, Messages.optionType("data_shape", "a table of integers", got: formatNumber(x))) }
+                        return n
+                    }
+                }
+                return call.push(try ONNXModel.load(decoder: decoder, encoder: try o.string("encoder"), name: try o.string("name"),
+                                                    dataShape: shape), as: type)
+            }
+            let path = try call.string(1)
+            if path.lowercased().hasSuffix(".onnx") { return call.push(try ONNXModel.load(decoder: path), as: type) }
+            return call.push(try ModelFile.load(path: path), as: type)
         },
         Binding("save") { call in
             let m = try call.value(1, type)

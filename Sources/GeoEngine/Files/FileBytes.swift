@@ -36,6 +36,38 @@ public enum FileBytes {
         }
     }
 
+    /// The size in bytes of the regular file at `path`.
+    public static func size(_ path: String) throws -> Int {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw GeoError.io("cannot open '\(untrusted: path)': \(lastErrorText())") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw GeoError.io("cannot read '\(untrusted: path)': not a regular file") }
+        return Int(info.st_size)
+    }
+
+    /// `count` bytes of the regular file at `path` from byte `offset` (the range must lie in
+    /// the file), checked against the memory budget.
+    public static func read(_ path: String, offset: Int, count: Int) throws -> [UInt8] {
+        try MemoryBudget.check(bytes: count, for: "reading \(count) bytes of '\(untrusted: path)'")
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw GeoError.io("cannot open '\(untrusted: path)': \(lastErrorText())") }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let n = bytes.withUnsafeMutableBytes { buf -> Int in
+                guard let base = buf.baseAddress else { return 0 }
+                return pread(fd, base + done, count - done, off_t(offset + done))
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw GeoError.io("cannot read '\(untrusted: path)': \(lastErrorText())")
+            }
+            if n == 0 { throw GeoError.format("'\(untrusted: path)' ends before byte \(offset + count)") }
+            done += n
+        }
+        return bytes
+    }
+
     /// The contents of the file at `path`, decompressed when it is gzip (detected by the magic
     /// bytes 1f 8b, whatever the file's name).
     public static func readMaybeGzip(_ path: String, maxOutput: Int = Gzip.defaultMaxOutput) throws -> [UInt8] {

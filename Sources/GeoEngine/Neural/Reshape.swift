@@ -29,6 +29,15 @@ public final class Reshape: AffineLayer {
         self.inputShape = inputShape; outputShape = resolved; isFlatten = false
     }
 
+    /// A view of points of `inputShape` as `exact` (ONNX's shapes, a scalar's [] among them),
+    /// which must have the same number of entries.
+    public init(inputShape: [Int], shape: [Int], exact: [Int]) throws {
+        guard Tensor.elementCount(exact) == Tensor.elementCount(inputShape) else {
+            throw GeoError.format("cannot reshape \(shapeString(inputShape)) to \(shapeString(exact))")
+        }
+        self.inputShape = inputShape; outputShape = exact; isFlatten = false
+    }
+
     /// `flatten`: points of `inputShape` to [product].
     public init(flattening inputShape: [Int]) {
         self.inputShape = inputShape; outputShape = [inputShape.reduce(1, *)]; isFlatten = true
