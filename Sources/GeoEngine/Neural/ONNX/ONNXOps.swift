@@ -6,7 +6,8 @@ enum ONNXOps {
 
     static let builders: [String: Builder] = {
         var b: [String: Builder] = [:]
-        for family in [ONNXElementwise.builders, ONNXArithmetic.builders, ONNXStructure.builders, ONNXLinear.builders] {
+        for family in [ONNXElementwise.builders, ONNXArithmetic.builders, ONNXStructure.builders, ONNXLinear.builders,
+                       ONNXShapes.builders, ONNXNormalization.builders] {
             b.merge(family) { first, _ in first }
         }
         return b
