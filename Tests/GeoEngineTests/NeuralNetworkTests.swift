@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 @testable import GeoEngine
 
 /// A small DCGAN-style generator: linear -> reshape -> conv_transpose2d s2 -> batchnorm -> relu
@@ -133,10 +134,22 @@ final class NeuralNetworkTests: XCTestCase {
         Cancellation.reset()
     }
 
-    func testMemoryTuningIsIdempotent() {
-        // True with glibc's malloc; false where mallopt is missing or refuses (e.g. under ASan).
-        let first = MemoryTuning.configure()
-        XCTAssertEqual(MemoryTuning.configure(), first)
+    /// MemoryTuning's effect, observed in malloc itself: with glibc's M_MMAP_THRESHOLD at 32 MB a
+    /// 31 MB block comes from the heap and a 33 MB block is mmapped. (glibc marks an mmapped
+    /// chunk with the IS_MMAPPED bit, 0x2, of the size word just before the block.) Without the
+    /// setting glibc's threshold starts at 128 kB and a 31 MB block is mmapped (unless an earlier
+    /// free raised the dynamic threshold, which the fixed setting disables).
+    func testMemoryTuningRaisesGlibcsMmapThreshold() {
+        #if canImport(Glibc)
+        XCTAssertTrue(MemoryTuning.configure(), "mallopt exists in glibc and accepts both settings")
+        func isMmapped(_ bytes: Int) -> Bool {
+            guard let p = malloc(bytes) else { XCTFail("malloc(\(bytes)) failed"); return false }
+            defer { free(p) }
+            return (p - MemoryLayout<Int>.size).load(as: UInt.self) & 2 != 0
+        }
+        XCTAssertFalse(isMmapped(31 << 20), "31 MB is below the 32 MB threshold: from the heap")
+        XCTAssertTrue(isMmapped(33 << 20), "33 MB is above it: mmapped")
+        #endif
     }
 
     func testBuiltLayersMustChain() throws {
