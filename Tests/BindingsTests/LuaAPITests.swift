@@ -187,4 +187,164 @@ final class LuaAPITests: LuaTestCase {
                        1, accuracy: 1e-12)
         assertError("p.energy(3)", "bad argument #1 to 'energy' (geo.Path expected, got number)")
     }
+
+    /// geo.models(): one entry per shipped model, in order, with a summary whose latent size is
+    /// the loaded model's; printed, one line each.
+    func testModelsList() throws {
+        XCTAssertEqual(eval("#geo.models(), geo.models()[1].name, geo.models()[2].name, geo.models()[3].name"),
+                       ["3", "fashion-vae", "fashion-vae-2d", "fashion-vae-conv"])
+        for i in 1...3 {
+            let r = eval("(function() local e = geo.models()[\(i)] return e.name, e.summary, geo.model(e.name).latent_dim, e.summary:match('latent (%d+)') end)()")
+            XCTAssertEqual(r.count, 4)
+            XCTAssertEqual(r[2], r[3], "the summary's latent size is the model's: \(r)")
+            XCTAssertTrue(r[1].contains("Fashion-MNIST"), r[1])
+        }
+        XCTAssertTrue(value("geo.models()[1].summary").contains("(the default)"))
+        let lines = value("tostring(geo.models())").split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 3)
+        for (i, l) in lines.enumerated() {
+            let name = value("geo.models()[\(i + 1)].name"), summary = value("geo.models()[\(i + 1)].summary")
+            XCTAssertTrue(l.hasPrefix(name + " ") && l.hasSuffix(" " + summary), l)
+        }
+    }
+
+    /// latent_map's options on the saddle, whose volume sqrt det M = sqrt(1 + 4x^2 + 4y^2) is
+    /// known: with resolution 4 over [-2, 2]^2 the cell centres are x, y in {+-0.5, +-1.5}, so
+    /// the cells hold sqrt 3, sqrt 11 and sqrt 19; the gray colour map puts round(255 t) in
+    /// every channel, t linear in the value (log = false) or in its log10 (the default).
+    func testLatentMapOptions() throws {
+        let path = NSTemporaryDirectory() + "/georepl-latent-options-\(getpid()).png"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        lua.run("s = geo.saddle{}")
+        let values = [3.0, 11, 19].map { $0.squareRoot() }
+        for logScale in [false, true] {
+            XCTAssertNil(lua.run("geo.latent_map(s, '\(path)', {resolution = 4, width = 8, range = 2, colormap = 'gray', log = \(logScale), progress = false})"))
+            let img = try PNG.read(path)
+            XCTAssertEqual([img.width, img.height, img.channels], [8, 8, 3])
+            let f: (Double) -> Double = logScale ? { log10($0) } : { $0 }
+            func gray(_ v: Double) -> UInt8 { UInt8((255 * (f(v) - f(values[0])) / (f(values[2]) - f(values[0]))).rounded()) }
+            for y in 0..<8 {
+                for x in 0..<8 {
+                    // Pixel (x, y) lies in cell column x / 2 and row (7 - y) / 2 (row 0 at the bottom).
+                    let cx = -1.5 + Double(x / 2), cy = -1.5 + Double((7 - y) / 2)
+                    let v = (1 + 4 * cx * cx + 4 * cy * cy).squareRoot()
+                    let g = gray(v)
+                    XCTAssertEqual(img.pixel(x: x, y: y), [g, g, g], "log \(logScale) pixel (\(x), \(y))")
+                }
+            }
+        }
+        // The viridis default: its ends are dark purple (0x440154) and yellow (0xFDE725).
+        XCTAssertNil(lua.run("geo.latent_map(s, '\(path)', {resolution = 4, width = 8, range = 2})"))
+        let viridis = try PNG.read(path)
+        XCTAssertEqual(viridis.pixel(x: 3, y: 3), [0x44, 0x01, 0x54], "the centre cells hold the smallest volume")
+        XCTAssertEqual(viridis.pixel(x: 0, y: 0), [0xFD, 0xE7, 0x25], "the corner cells the largest")
+        // A path is drawn over the cells in the first path colour, red (228, 26, 28): a
+        // horizontal line through y = 0.2 crosses pixel row (2 - 0.2) / 4 * 64 = 28.8.
+        XCTAssertNil(lua.run("geo.latent_map(s, '\(path)', {resolution = 4, width = 64, range = 2, paths = {{geo.vec{-2.5, 0.2}, geo.vec{2.5, 0.2}}}})"))
+        let withPath = try PNG.read(path)
+        XCTAssertEqual(withPath.pixel(x: 20, y: 28), [228, 26, 28])
+        XCTAssertNotEqual(withPath.pixel(x: 20, y: 40), [228, 26, 28])
+        let f = "bad argument #3 to 'latent_map'"
+        assertError("geo.latent_map(s, '\(path)', {colormap = 'jet'})", "\(f) (option 'colormap' must be one of \"viridis\", \"magma\", \"gray\", got \"jet\")")
+        assertError("geo.latent_map(s, '\(path)', {log = 1})", "\(f) (option 'log' must be a boolean, got number)")
+        assertError("geo.latent_map(s, '\(path)', {scale = 2})",
+                    "\(f) (unknown option 'scale' (expected one of: paths, range, resolution, width, log, colormap, progress))")
+    }
+
+    /// save_png's options: cols, scale, separator, shape; the background of separators and
+    /// empty cells is 0.5, i.e. 128.
+    func testSavePNGOptions() throws {
+        let path = NSTemporaryDirectory() + "/georepl-grid-options-\(getpid()).png"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        lua.run("a = geo.zeros(4) b = geo.vec{1, 1, 1, 1} c = geo.vec{0, 0.25, 0.5, 1}")
+        XCTAssertNil(lua.run("geo.save_png('\(path)', {a, b, c}, {cols = 2, scale = 3, separator = 2})"))
+        let img = try PNG.read(path)
+        // 2 columns and 2 rows of 2x2 tiles scaled to 6x6, 2 pixels apart: 14 x 14.
+        XCTAssertEqual([img.width, img.height, img.channels], [14, 14, 1])
+        XCTAssertEqual(img.pixel(x: 5, y: 5), [0], "tile a")
+        XCTAssertEqual(img.pixel(x: 8, y: 0), [255], "tile b starts at x = 6 + 2")
+        XCTAssertEqual(img.pixel(x: 6, y: 3), [128], "separator")
+        XCTAssertEqual(img.pixel(x: 0, y: 8), [0], "tile c, its top-left pixel 0")
+        XCTAssertEqual(img.pixel(x: 3, y: 8), [64], "c's second pixel 0.25 -> round(63.75)")
+        XCTAssertEqual(img.pixel(x: 0, y: 11), [128], "c's third pixel 0.5 -> round(127.5)")
+        XCTAssertEqual(img.pixel(x: 5, y: 13), [255], "c's last pixel")
+        XCTAssertEqual(img.pixel(x: 10, y: 10), [128], "the empty cell")
+        // shape: the same 4 values as a 1x4 strip.
+        XCTAssertNil(lua.run("geo.save_png('\(path)', c, {shape = {1, 1, 4}, separator = 0})"))
+        let strip = try PNG.read(path)
+        XCTAssertEqual([strip.width, strip.height], [4, 1])
+        XCTAssertEqual((0..<4).map { strip.pixel(x: $0, y: 0)![0] }, [0, 64, 128, 255])
+        let f = "bad argument #3 to 'save_png'"
+        assertError("geo.save_png('\(path)', a, {scale = 0})", "\(f) (option 'scale' must be an integer from 1 to 32, got 0)")
+        assertError("geo.save_png('\(path)', a, {separator = 17})", "\(f) (option 'separator' must be an integer from 0 to 16, got 17)")
+        assertError("geo.save_png('\(path)', a, {shape = {1, 0}})", "\(f) (option 'shape' must be a table of positive integers, got 0)")
+        assertError("geo.save_png('\(path)', a, {shape = {1, 3, 3}})", "dimension mismatch: data shape [1, 3, 3] does not fit a vector of 4 values")
+        assertError("geo.save_png('\(path)', a, {rows = 1})", "\(f) (unknown option 'rows' (expected one of: cols, shape, scale, separator))")
+    }
+
+    // MARK: Error messages
+
+    func testLogErrors() {
+        lua.run("s = geo.sphere{} a, b = geo.vec{1, 0.2}, geo.vec{2, 2.5}")
+        let f = "bad argument #4 to 'log'"
+        assertError("geo.log(s, a)", "bad argument #3 to 'log' (geo.Vector expected, got no value)")
+        assertError("geo.log(a, a, b)", "bad argument #1 to 'log' (geo.Manifold expected, got geo.Vector)")
+        assertError("geo.log(s, geo.vec{1, 2, 3}, b)", "dimension mismatch: latent_dim is 2, start point has 3")
+        assertError("geo.log(s, a, geo.vec{0/0, 1})", "end point has a NaN or infinite entry")
+        assertError("geo.log(s, a, b, {steps = 0})", "\(f) (option 'steps' must be an integer from 1 to 10000000, got 0)")
+        assertError("geo.log(s, a, b, {points = 1})", "\(f) (option 'points' must be an integer from 2 to 100000, got 1)")
+        assertError("geo.log(s, a, b, {details = 'yes'})", "\(f) (option 'details' must be a boolean, got string)")
+        assertError("geo.log(s, a, b, {detail = true})",
+                    "\(f) (unknown option 'detail' (expected one of: points, solver, tol, max_iter, progress, steps, details))")
+        // The geodesic through the pole leaves the chart (its metric is singular there): the
+        // shooting fails with a message that says so, and the session goes on.
+        let e = lua.run("geo.log(s, geo.vec{0.3, 0}, geo.vec{0.3, math.pi}, {points = 8, max_iter = 20})", chunkName: "=t")?.description ?? ""
+        XCTAssertTrue(e.hasPrefix("log map did not converge: ") && e.contains("(b may lie beyond the cut locus or across a nearly singular region"), e)
+        XCTAssertEqual(value("1 + 1"), "2")
+    }
+
+    func testAnalogyErrors() {
+        lua.run("s = geo.sphere{} a, b, c = geo.vec{1, 0.2}, geo.vec{1.3, 0.5}, geo.vec{0.9, 0.4}")
+        let f = "bad argument #5 to 'analogy'"
+        assertError("geo.analogy(s, a, b)", "bad argument #4 to 'analogy' (geo.Vector expected, got no value)")
+        assertError("geo.analogy(s, a, b, geo.vec{1})", "dimension mismatch: latent_dim is 2, c has 1")
+        assertError("geo.analogy(s, a, geo.vec{1, 1/0}, c)", "b has a NaN or infinite entry")
+        assertError("geo.analogy(s, a, b, c, {transport = 'schild'})",
+                    "\(f) (option 'transport' must be one of \"projection\", \"polar\", got \"schild\")")
+        assertError("geo.analogy(s, a, b, c, {steps = 0})", "\(f) (option 'steps' must be an integer from 1 to 10000000, got 0)")
+        assertError("geo.analogy(s, a, b, c, {solver = 'newton'})",
+                    "\(f) (option 'solver' must be one of \"georce\", \"descent\", got \"newton\")")
+        assertError("geo.analogy(s, a, b, c, {details = true})",
+                    "\(f) (unknown option 'details' (expected one of: points, solver, tol, max_iter, progress, steps, transport))")
+    }
+
+    func testCurvatureAndManifoldMethodErrors() {
+        lua.run("s = geo.sphere{} m = geo.load('\(ModelLoadingTests.fixture)')")
+        assertError("geo.scalar(s)", "bad argument #2 to 'scalar' (geo.Vector expected, got no value)")
+        assertError("geo.scalar(geo.vec{1, 2}, geo.vec{1, 2})", "bad argument #1 to 'scalar' (geo.Manifold expected, got geo.Vector)")
+        assertError("geo.scalar(s, geo.vec{1, 2, 3})", "dimension mismatch: latent_dim is 2, point has 3")
+        assertError("geo.scalar(s, geo.vec{1, 0/0})", "point has a NaN or infinite entry")
+        // At the pole the chart's metric is singular.
+        let pole = lua.run("geo.scalar(s, geo.vec{0, 1})", chunkName: "=t")?.description ?? ""
+        XCTAssertTrue(pole.contains("singular") && pole.contains("(at this point)"), pole)
+        assertError("s:jacobian()", "bad argument #1 to 'jacobian' (geo.Vector expected, got no value)")
+        assertError("s:jacobian(geo.vec{1})", "dimension mismatch: latent_dim is 2, vector has 1")
+        assertError("m:jacobian(geo.vec{1, 2})", "dimension mismatch: latent_dim is 4, vector has 2")
+        assertError("s.jacobian(geo.vec{1, 2})", "bad argument #1 to 'jacobian' (geo.Manifold expected, got geo.Vector)")
+        assertError("s:volume('x')", "bad argument #1 to 'volume' (geo.Vector expected, got string)")
+        assertError("s:volume(geo.vec{1, 2, 3})", "dimension mismatch: latent_dim is 2, vector has 3")
+        assertError("s:volume(geo.vec{1/0, 2})", "vector has a NaN or infinite entry")
+        assertError("m:volume(geo.zeros(5))", "dimension mismatch: latent_dim is 4, vector has 5")
+    }
+
+    func testDatasetClassErrors() throws {
+        try requireFashionMNIST()
+        XCTAssertEqual(eval("ds:class(1), ds:class(10000)"), ["Ankle boot", value("ds.classes[ds:label(10000)]")])
+        assertError("ds:class(0)", "bad argument #1 to 'class' (index 0 is out of range (1 to 10000))")
+        assertError("ds:class(10001)", "bad argument #1 to 'class' (index 10001 is out of range (1 to 10000))")
+        assertError("ds:class()", "bad argument #1 to 'class' (number expected, got no value)")
+        assertError("ds:class('x')", "bad argument #1 to 'class' (number expected, got string)")
+        assertError("ds:class(1.5)", "bad argument #1 to 'class' (number has no integer representation)")
+        assertError("ds.class(3)", "bad argument #1 to 'class' (geo.Dataset expected, got number)")
+    }
 }
