@@ -9,8 +9,10 @@ import GeoEngine
 /// geo.models, latent_map and save_png options; and the error messages of geo.log, analogy,
 /// scalar, jacobian, volume and ds:class.
 final class LuaAPITests: LuaTestCase {
+    /// The numbers `code` evaluates to, to the last bit (%.17g; tostring keeps only 14 digits).
     func numbers(_ code: String, file: StaticString = #filePath, line: UInt = #line) -> [Double] {
-        eval(code, file: file, line: line).map { Double($0) ?? .nan }
+        eval("(function(...) local t = table.pack(...) for i = 1, t.n do t[i] = math.type(t[i]) and string.format('%.17g', t[i]) or tostring(t[i]) end return table.unpack(t, 1, t.n) end)(\(code))",
+             file: file, line: line).map { Double($0) ?? .nan }
     }
     func number(_ code: String, file: StaticString = #filePath, line: UInt = #line) -> Double {
         numbers(code, file: file, line: line).first ?? .nan
