@@ -5,10 +5,7 @@ import GeoEngine
 
 final class DataTests: LuaTestCase {
     func testFashionMNISTFromLua() throws {
-        guard FileManager.default.fileExists(atPath: FashionMNIST.defaultDirectory) else {
-            throw XCTSkip("Debian's dataset-fashion-mnist is not installed")
-        }
-        lua.run("ds = geo.dataset('fashion-mnist', {split = 'test'})")
+        try requireFashionMNIST()
         XCTAssertEqual(eval("#ds, ds:label(1), ds:class(1), ds.classes[0], ds.split, #ds[1], ds[0], ds[10001]"),
                        ["10000", "9", "Ankle boot", "T-shirt/top", "test", "784", "nil", "nil"])
         XCTAssertEqual(value("#geo.dataset('fashion-mnist')"), "60000")

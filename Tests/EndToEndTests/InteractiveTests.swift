@@ -8,7 +8,9 @@ final class InteractiveTests: XCTestCase {
     func session(_ keys: String, history: String) throws -> String {
         let script = "/usr/bin/script"
         guard FileManager.default.isExecutableFile(atPath: script) else {
-            throw XCTSkip("script(1) (Debian package bsdutils) is not installed")
+            // A failure, not a skip: bsdutils is essential on Debian, and CI must not pass without it.
+            XCTFail("script(1) (Debian package bsdutils) is needed for the terminal tests")
+            throw CocoaError(.fileNoSuchFile)
         }
         let r = try GeoreplRunner.run(["-qec", GeoreplRunner.executable.path, "/dev/null"], stdin: keys,
                                       environment: ["GEOREPL_HISTORY": history, "TERM": "dumb"], executable: script)

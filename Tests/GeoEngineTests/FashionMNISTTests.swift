@@ -2,16 +2,8 @@ import XCTest
 @testable import GeoEngine
 
 final class FashionMNISTTests: XCTestCase {
-    private func requireRealData() throws {
-        let dir = FashionMNIST.defaultDirectory
-        guard FileBytes.isFile(dir + "/train-images-idx3-ubyte.gz") || FileBytes.isFile(dir + "/train-images-idx3-ubyte") else {
-            throw XCTSkip("Debian's dataset-fashion-mnist is not installed")
-        }
-    }
-
     func testRealTrainingSplit() throws {
-        try requireRealData()
-        let ds = try FashionMNIST.load(split: .train)
+        let ds = try requireFashionMNIST(.train)
         XCTAssertEqual(ds.count, 60000)
         XCTAssertEqual(ds.dataShape, [1, 28, 28])
         XCTAssertEqual(ds.imageSize, 784)
@@ -35,7 +27,7 @@ final class FashionMNISTTests: XCTestCase {
     }
 
     func testRealTestSplit() throws {
-        try requireRealData()
+        _ = try requireFashionMNIST(.test)
         let ds = try DatasetCatalog.load("fashion-mnist", split: "test")
         XCTAssertEqual(ds.count, 10000)
         XCTAssertEqual(ds.split, .test)

@@ -135,8 +135,9 @@ final class GeodesicTests: XCTestCase {
 
     // MARK: Closed forms
 
-    /// Great circles: length r * arccos(<x_a, x_b> / r^2) to 1e-4 relative with 64 points, every
-    /// decoded point on the plane through the origin and the endpoints' images, converged.
+    /// Great circles: the discrete geodesic of 64 points is 63 equal chords of the great circle,
+    /// so its length is 2 r 63 sin(theta / 126) (theta the angle between the endpoints' images)
+    /// and point i sits at angle i theta / 63 along it; converged.
     func testSphereGeodesicsAreGreatCircles() throws {
         // (radius, separation, solvers): every case with GEORCE, some with descent too (slow).
         let cases: [(Double, Double, [GeodesicSolver])] = [
@@ -160,11 +161,25 @@ final class GeodesicTests: XCTestCase {
                 XCTAssertEqual(p.points.first, a); XCTAssertEqual(p.points.last, b)
                 XCTAssertLessThan(try Geodesic.residual(of: p, on: sphere), 1e-6, what)
                 let length = try p.length(on: sphere)
-                XCTAssertEqual(length, exact, accuracy: 1e-4 * exact, what)
+                // The discrete geodesic: T - 1 = 63 equal chords of the great circle, each
+                // subtending theta / 63 (theta = exact / r), so L = 2 r 63 sin(theta / 126).
+                let chords = 2 * r * 63 * sin(exact / r / 126)
+                // Achieved: georce <= 2.6e-15, descent <= 1.5e-13 (its residual stops at 1e-6).
+                XCTAssertEqual(length, chords, accuracy: (solver == .georce ? 1e-14 : 3e-13) * chords, what)
                 let x = try p.decode(on: sphere)
-                var offPlane = 0.0
+                var offPlane = 0.0, spacing = 0.0
                 for i in 0..<x.rows { offPlane = try max(offPlane, abs(x.row(i).dot(normal))) }
-                XCTAssertLessThan(offPlane, 1e-4 * r, what)
+                // Every point at the equal-angle position along the great circle.
+                let e1 = xa / r, perp = try xb - xa * (xa.dot(xb) / (r * r)), e2 = perp / perp.norm
+                for i in 0..<x.rows {
+                    let angle = exact / r * Double(i) / 63
+                    let expected = try (e1 * cos(angle) + e2 * sin(angle)) * r
+                    spacing = try max(spacing, (x.row(i) - expected).norm / r)
+                }
+                // Achieved (relative to r): georce <= 6.5e-8, descent <= 1.2e-6.
+                let positionTolerance = solver == .georce ? 1e-7 : 2e-6
+                XCTAssertLessThan(offPlane, positionTolerance * r, what)
+                XCTAssertLessThan(spacing, positionTolerance, what)
                 // Equal data-space steps at a discrete geodesic: L^2 = 2E.
                 XCTAssertEqual(length * length, 2 * (try p.energy(on: sphere)), accuracy: 1e-6 * length * length, what)
                 print("sphere \(what): exact \(exact), length \(length), iterations \(p.iterations), evaluations \(p.evaluations)")
@@ -181,7 +196,9 @@ final class GeodesicTests: XCTestCase {
         let exact = acos(try sphere.decode(a).dot(try sphere.decode(b)))
         let p = try solve(sphere, a, b, .georce)
         XCTAssertTrue(p.converged)
-        XCTAssertEqual(try p.length(on: sphere), exact, accuracy: 1e-4 * exact)
+        // 63 equal chords of the great circle.
+        let chords = 2 * 63 * sin(exact / 126)
+        XCTAssertEqual(try p.length(on: sphere), chords, accuracy: 3e-14 * chords)   // achieved 1.3e-14
         let across = try solve(sphere, Vector([0.01, 0]), Vector([0.02, 3.1]), .georce, maxIterations: 50)
         XCTAssertEqual(across.count, 64)
         XCTAssertTrue(across.points.allSatisfy { $0.isFinite })

@@ -229,18 +229,33 @@ final class LayerTests: XCTestCase {
         let so = try layer.secondOrder(x, u: u, v: v, w: w)
         XCTAssertEqual(y, so.value)
         XCTAssertEqual(ju, so.u)
-        // Row 3 belongs to point 1 (k = 2).
-        var d1 = [Double](repeating: 0, count: 3), d2 = [Double](repeating: 0, count: 3)
-        x.row(1).scalars.withUnsafeBufferPointer { px in
-            d1.withUnsafeMutableBufferPointer { p1 in
-                d2.withUnsafeMutableBufferPointer { p2 in
-                    Activation.gelu.derivatives(px.baseAddress!, count: 3, first: p1.baseAddress!, second: p2.baseAddress!)
+        // Row 3 belongs to point 1 (k = 2). GELU(x) = x Phi(x), so (independently of the code's
+        // own derivative routine) GELU'(x) = Phi(x) + x phi(x) and GELU''(x) = phi(x) (2 - x^2),
+        // with Phi(x) = (1 + erf(x / sqrt 2)) / 2 and phi(x) = exp(-x^2 / 2) / sqrt(2 pi).
+        let x1 = x.row(1).scalars
+        let d1 = x1.map { 0.5 * (1 + erf($0 / 2.0.squareRoot())) + $0 * exp(-$0 * $0 / 2) / (2 * Double.pi).squareRoot() }
+        let d2 = x1.map { exp(-$0 * $0 / 2) / (2 * Double.pi).squareRoot() * (2 - $0 * $0) }
+        for q in 0..<3 {
+            // Achieved: exact to rounding (1e-16 relative); 1e-15 allowed.
+            XCTAssertEqual(so.v[3, q], d1[q] * v[3, q], accuracy: 1e-15 * max(1, abs(d1[q] * v[3, q])))
+            XCTAssertEqual(so.w[3, q], d2[q] * u[3, q] * v[3, q] + d1[q] * w[3, q],
+                           accuracy: 1e-15 * max(1, abs(d2[q] * u[3, q] * v[3, q]) + abs(d1[q] * w[3, q])))
+        }
+        // The same closed forms against the activation's own derivative routine, at points that
+        // cover both tails and the inflection points x = +-sqrt 2 (GELU'' = 0 there).
+        let xs: [Double] = [-8, -3, -2.0.squareRoot(), -0.7, 0, 0.3, 1, 2.0.squareRoot(), 4, 9]
+        var first = [Double](repeating: 0, count: xs.count), second = first
+        xs.withUnsafeBufferPointer { px in
+            first.withUnsafeMutableBufferPointer { p1 in
+                second.withUnsafeMutableBufferPointer { p2 in
+                    Activation.gelu.derivatives(px.baseAddress!, count: xs.count, first: p1.baseAddress!, second: p2.baseAddress!)
                 }
             }
         }
-        for q in 0..<3 {
-            XCTAssertEqual(so.v[3, q], d1[q] * v[3, q], accuracy: 1e-15)
-            XCTAssertEqual(so.w[3, q], d2[q] * u[3, q] * v[3, q] + d1[q] * w[3, q], accuracy: 1e-15)
+        for (k, t) in xs.enumerated() {
+            let phi = exp(-t * t / 2) / (2 * Double.pi).squareRoot()
+            XCTAssertEqual(first[k], 0.5 * (1 + erf(t / 2.0.squareRoot())) + t * phi, accuracy: 2e-16 * max(1, abs(t)), "GELU' at \(t)")
+            XCTAssertEqual(second[k], phi * (2 - t * t), accuracy: 2e-16 * max(1, t * t), "GELU'' at \(t)")
         }
     }
 

@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 @testable import GeoEngine
 
 /// A small DCGAN-style generator: linear -> reshape -> conv_transpose2d s2 -> batchnorm -> relu
@@ -133,10 +134,27 @@ final class NeuralNetworkTests: XCTestCase {
         Cancellation.reset()
     }
 
-    func testMemoryTuningIsIdempotent() {
-        // True with glibc's malloc; false where mallopt is missing or refuses (e.g. under ASan).
-        let first = MemoryTuning.configure()
-        XCTAssertEqual(MemoryTuning.configure(), first)
+    /// MemoryTuning's effect, observed in malloc itself, in a fresh process (this test binary
+    /// run again for `MallocProbe` alone: in a long-lived process the heap may already hold
+    /// enough free memory to serve any request, and earlier frees move glibc's dynamic
+    /// threshold). There, with glibc's defaults, a 1 MB block is mmapped (the threshold starts
+    /// at 128 kB and its free raises it to 1 MB); after configure() (M_MMAP_THRESHOLD 32 MB) a
+    /// 33 MB block is mmapped and a 31 MB block comes from the heap, which the 1 MB threshold
+    /// left by the defaults would have mmapped.
+    func testMemoryTuningRaisesGlibcsMmapThreshold() throws {
+        #if canImport(Glibc)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0])
+        p.arguments = ["GeoEngineTests.MallocProbe/testProbe"]
+        p.environment = ProcessInfo.processInfo.environment.merging(["GEOREPL_MALLOC_PROBE": "1"]) { $1 }
+        let out = Pipe()
+        p.standardOutput = out; p.standardError = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, text)
+        XCTAssertTrue(text.contains("malloc probe: default 1 MB mmapped true; configure true; 33 MB mmapped true, 31 MB mmapped false"), text)
+        #endif
     }
 
     func testBuiltLayersMustChain() throws {
@@ -173,5 +191,27 @@ final class NeuralNetworkTests: XCTestCase {
         }
         XCTAssertLessThan(try loss(), 0.9 * before)
         XCTAssertEqual(g.parameterCount, g.parameters.reduce(0) { $0 + $1.count })
+    }
+}
+
+/// Run by `NeuralNetworkTests.testMemoryTuningRaisesGlibcsMmapThreshold` in a fresh process
+/// (GEOREPL_MALLOC_PROBE=1); does nothing otherwise. Prints what malloc did.
+final class MallocProbe: XCTestCase {
+    func testProbe() {
+        #if canImport(Glibc)
+        guard ProcessInfo.processInfo.environment["GEOREPL_MALLOC_PROBE"] == "1" else { return }
+        /// glibc marks an mmapped chunk with the IS_MMAPPED bit (0x2) of the size word before it.
+        func isMmapped(_ bytes: Int) -> Bool {
+            guard let p = malloc(bytes) else { return false }
+            defer { free(p) }
+            return (p - MemoryLayout<Int>.size).load(as: UInt.self) & 2 != 0
+        }
+        // 1 MB, not more: freeing an mmapped block raises glibc's dynamic threshold to its size,
+        // which must stay below 31 MB for the last check to tell the settings apart.
+        let before = isMmapped(1 << 20)
+        let configured = MemoryTuning.configure()
+        let above = isMmapped(33 << 20), below = isMmapped(31 << 20)
+        print("malloc probe: default 1 MB mmapped \(before); configure \(configured); 33 MB mmapped \(above), 31 MB mmapped \(below)")
+        #endif
     }
 }

@@ -72,13 +72,15 @@ final class RegularizedMetricTests: XCTestCase {
         let g = try RegularizedMetric(base, lambda: 0.05)
         let log = try LogMap.compute(on: g, from: a, to: b, options: .init(geodesic: GeodesicOptions(points: 32)))
         XCTAssertLessThan(log.residual, LogMap.defaultTolerance)
-        let back = try ExponentialMap.shoot(from: a, velocity: log.vector, on: g).point
-        XCTAssertLessThan(try (back - b).norm, 1e-8)
-        // Transport preserves the length in the regularised metric.
-        let v = Vector([0.3, -1, 0.2, 0.5])
-        let w = try ParallelTransport.transport(v, along: log.geodesic, on: g, method: .polar).vector
-        let jv = try g.jacobian(a).apply(v), jw = try g.jacobian(b).apply(w)
-        XCTAssertEqual(jw.norm, jv.norm, accuracy: 1e-10 * jv.norm)
+        let shot = try ExponentialMap.shoot(from: a, velocity: log.vector, on: g)
+        XCTAssertLessThan(try (shot.point - b).norm, 1e-8)
+        // A geodesic's velocity is parallel along it: transporting the initial velocity along
+        // the discrete geodesic gives the shot geodesic's end velocity (not merely a vector of
+        // the same length, which the orthogonal polar transport keeps by construction).
+        let w = try ParallelTransport.transport(log.vector, along: log.geodesic, on: g, method: .polar).vector
+        let e = try w - shot.velocity
+        let error = (try e.dot(g.metric(b).apply(e)) / shot.velocity.dot(g.metric(b).apply(shot.velocity))).squareRoot()
+        XCTAssertLessThan(error, 1.2e-4)   // achieved 8.9e-5 (32 points, second order)
     }
 
     func testManifoldKeepsItsDecoderAndEncoder() throws {

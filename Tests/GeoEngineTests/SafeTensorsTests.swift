@@ -128,6 +128,47 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(f.metadata, [:])
     }
 
+    /// Every integer dtype and BOOL, written byte by byte (little-endian, as the format says)
+    /// with their extreme values, read back as exact Doubles; the dtypes are recorded.
+    func testEveryIntegerAndBoolDType() throws {
+        func le<T: FixedWidthInteger>(_ values: [T]) -> [UInt8] {
+            values.flatMap { v in withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+        }
+        // (name, dtype, shape, bytes, expected values)
+        let cases: [(String, String, [Int], [UInt8], [Double])] = [
+            ("i64", "I64", [2, 2], le([Int64.min, -1, 0, Int64.max]),
+             [-0x1p63, -1, 0, 0x1p63]),                       // 2^63 - 1 rounds to 2^63
+            ("i32", "I32", [3], le([Int32.min, -7, Int32.max]), [-2147483648, -7, 2147483647]),
+            ("i16", "I16", [3], le([Int16.min, 300, Int16.max]), [-32768, 300, 32767]),
+            ("i8", "I8", [4], le([Int8.min, -1, 0, Int8.max]), [-128, -1, 0, 127]),
+            ("u64", "U64", [3], le([UInt64(0), 1 << 53 + 1, UInt64.max]),
+             [0, 0x1p53, 0x1p64]),                            // 2^53 + 1 rounds to even, 2^64 - 1 up
+            ("u32", "U32", [2], le([UInt32(5), UInt32.max]), [5, 4294967295]),
+            ("u16", "U16", [2, 1], le([UInt16(258), UInt16.max]), [258, 65535]),
+            ("u8", "U8", [3], [0, 128, 255], [0, 128, 255]),
+            ("bool", "BOOL", [2, 2], [0, 1, 0, 255], [0, 1, 0, 1]),   // any nonzero byte is true
+            ("scalar", "I16", [], le([Int16(-2)]), [-2]),
+        ]
+        var entries: [String] = [], data: [UInt8] = []
+        for (name, dtype, shape, bytes, _) in cases {
+            entries.append(#""\#(name)":{"dtype":"\#(dtype)","shape":[\#(shape.map(String.init).joined(separator: ","))],"data_offsets":[\#(data.count),\#(data.count + bytes.count)]}"#)
+            data += bytes
+        }
+        let f = try SafeTensors.read(data: safetensorsBytes("{" + entries.joined(separator: ",") + "}", data))
+        XCTAssertEqual(f.names, cases.map(\.0))
+        for (name, dtype, shape, _, expected) in cases {
+            let t = try XCTUnwrap(f.tensors[name], name)
+            XCTAssertEqual(t.shape, shape, name)
+            XCTAssertEqual(t.scalars, expected, name)
+            XCTAssertEqual(f.dtypes[name]?.rawValue, dtype, name)
+        }
+        // Sizes per element: a shape that needs other byte counts is refused.
+        XCTAssertEqual(errorMessage { try SafeTensors.read(data: safetensorsBytes(#"{"t":{"dtype":"I32","shape":[3],"data_offsets":[0,8]}}"#, [UInt8](repeating: 0, count: 8))) },
+                       "tensor 't': shape [3] of I32 needs 12 bytes, data_offsets [0, 8] hold 8")
+        XCTAssertEqual(errorMessage { try SafeTensors.read(data: safetensorsBytes(#"{"t":{"dtype":"BOOL","shape":[3],"data_offsets":[0,2]}}"#, [1, 0])) },
+                       "tensor 't': shape [3] of BOOL needs 3 bytes, data_offsets [0, 2] hold 2")
+    }
+
     func testMalformedFilesGiveClearErrors() {
         func msg(_ d: Data) -> String { errorMessage { try SafeTensors.read(data: d) } }
         let ok = #"{"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#

@@ -16,22 +16,84 @@ final class TangentTests: XCTestCase {
 
     // MARK: Parallel transport
 
-    func testTransportPreservesMetricLengthOnSphere() throws {
-        for radius in [0.5, 1.0, 3.0] {
+    /// The closed form of parallel transport along a latitude circle of the sphere of radius r
+    /// (polar angle t, azimuth from 0 to phi): in the orthonormal frame E1 = d/dt / r,
+    /// E2 = d/dp / (r sin t) a parallel vector turns against the frame by the angle -phi cos t
+    /// (from E1 towards E2). Derivation: the Levi-Civita connection form of
+    /// ds^2 = r^2 (dt^2 + sin^2 t dp^2) in this frame is omega_12 = -cos t dp, so the frame
+    /// components (a, b) of a parallel field satisfy a' = -cos t b, b' = cos t a (d/dp); check:
+    /// on the equator (cos t = 0) nothing turns (a great circle), and near the pole the frame
+    /// (radial, tangential) turns once per loop while the vector stays fixed in the almost flat
+    /// tangent plane. One whole loop gives -2 pi cos t = 2 pi (1 - cos t) mod 2 pi, the holonomy.
+    static func latitudeTransport(_ v: Vector, radius r: Double, polar t: Double, azimuth phi: Double) -> Vector {
+        let a = r * v[0], b = r * sin(t) * v[1]
+        let alpha = -phi * cos(t)
+        let a1 = a * cos(alpha) - b * sin(alpha), b1 = a * sin(alpha) + b * cos(alpha)
+        return Vector([a1 / r, b1 / (r * sin(t))])
+    }
+
+    /// The metric norm of the latent vector v at polar angle t on the sphere of radius r.
+    static func sphereNorm(_ v: Vector, radius r: Double, polar t: Double) -> Double {
+        (r * r * (v[0] * v[0] + sin(t) * sin(t) * v[1] * v[1])).squareRoot()
+    }
+
+    /// Transport along a latitude circle against the closed form (not only its length, which
+    /// both methods keep by construction): the direction at every point of the loop.
+    /// Achieved (largest metric error over the loop relative to |v|_M, over the cases below):
+    /// projection with 2000 points 1.89e-3 (first order), polar with 200 points 1.80e-4 (second
+    /// order); doubling the points divides them by 2.00 and 4.02.
+    func testTransportAlongALatitudeTurnsByTheClosedFormAngle() throws {
+        var worst: [ParallelTransport.Method: Double] = [:]
+        var ratios: [ParallelTransport.Method: Double] = [:]
+        for radius in [1.0, 2.5] {
             let g = try Sphere(radius: radius)
-            let path = wigglyPath(300)
-            let v = Vector([0.7, -1.3])
-            let r = try ParallelTransport.transport(v, along: path, on: g, recordAll: true)
-            let before = try metricLength(g, path.start!, v)
-            XCTAssertEqual(try metricLength(g, path.end!, r.vector), before, accuracy: 1e-10 * before)
-            XCTAssertEqual(r.dataVector.norm, before, accuracy: 1e-10 * before)
-            XCTAssertEqual(r.vectors.count, 300)
-            XCTAssertEqual(r.vectors[0].scalars[0], v[0], accuracy: 1e-12)
-            XCTAssertEqual(r.vectors[299], r.vector)
-            for i in stride(from: 0, to: 300, by: 37) {
-                XCTAssertEqual(try metricLength(g, path.points[i], r.vectors[i]), before, accuracy: 1e-10 * before)
+            for t in [Double.pi / 6, 1.2, 2.0] {
+                for v in [Vector([1, 0]), Vector([0.3, 2])] {
+                    let norm = Self.sphereNorm(v, radius: radius, polar: t)
+                    for (method, n) in [(ParallelTransport.Method.projection, 2000), (.polar, 200)] {
+                        var errors: [Double] = []
+                        for points in [n, 2 * n] {
+                            let loop = latitude(t, points: points)
+                            let r = try ParallelTransport.transport(v, along: loop, on: g, method: method, recordAll: true)
+                            XCTAssertEqual(r.vectors.count, points)
+                            XCTAssertEqual(r.vectors.last, r.vector)
+                            var e = 0.0
+                            for i in 0..<points {
+                                let phi = loop.points[i][1]
+                                let expected = Self.latitudeTransport(v, radius: radius, polar: t, azimuth: phi)
+                                e = max(e, Self.sphereNorm(try r.vectors[i] - expected, radius: radius, polar: t) / norm)
+                            }
+                            errors.append(e)
+                        }
+                        worst[method] = max(worst[method] ?? 0, errors[0])
+                        ratios[method] = max(ratios[method] ?? 0, errors[0] / errors[1])
+                        // Doubling the points halves the error (projection, first order) or
+                        // quarters it (polar, second order).
+                        // Achieved: 1.9993 to 2.0043, and 4.0201 to 4.0204.
+                        XCTAssertEqual(errors[0] / errors[1], method == .projection ? 2 : 4, accuracy: method == .projection ? 0.01 : 0.03,
+                                       "\(method) r \(radius) t \(t) v \(v)")
+                    }
+                }
             }
         }
+        print("latitude transport: worst relative error \(worst), worst error ratio on doubling \(ratios)")
+        XCTAssertLessThan(worst[.projection] ?? .infinity, 2e-3)   // achieved 1.89e-3
+        XCTAssertLessThan(worst[.polar] ?? .infinity, 2e-4)        // achieved 1.80e-4
+    }
+
+    /// The bookkeeping of `recordAll` on a wiggly path (no closed form there): one vector per
+    /// point, the first the given vector, the last the result.
+    func testTransportRecordsEveryPoint() throws {
+        let g = try Sphere(radius: 3)
+        let path = wigglyPath(300)
+        let v = Vector([0.7, -1.3])
+        let r = try ParallelTransport.transport(v, along: path, on: g, recordAll: true)
+        XCTAssertEqual(r.vectors.count, 300)
+        XCTAssertLessThan(try (r.vectors[0] - v).norm, 1e-12)
+        XCTAssertEqual(r.vectors[299], r.vector)
+        // u_T is J(z_T) v_T: the data vector is the pushed-forward latent result.
+        let pushed = try g.jacobian(path.end!).apply(r.vector)
+        XCTAssertLessThan(try (pushed - r.dataVector).norm, 1e-12 * r.dataVector.norm)
     }
 
     func testTransportAlongMeridianIsExactAndAlongEquatorConverges() throws {
@@ -127,7 +189,12 @@ final class TangentTests: XCTestCase {
         return y
     }
 
+    /// Holonomy around latitude circles against 2 pi (1 - cos t): the angle, and the
+    /// transported vector itself (the closed-form rotation of `latitudeTransport`).
+    /// Achieved relative errors of the angle: projection with 2000 points at most 4.81e-4 (the
+    /// transported vector 1.10e-3), polar with 200 points 1.34e-4, backwards 2.80e-4.
     func testSphereLatitudeHolonomy() throws {
+        var worstProjection = 0.0, worstPolar = 0.0, worstVector = 0.0
         for radius in [1.0, 2.5] {
             let g = try Sphere(radius: radius)
             for t in [Double.pi / 6, Double.pi / 4, 1.2, 2.0] {
@@ -135,23 +202,31 @@ final class TangentTests: XCTestCase {
                 for v in [Vector([1, 0]), Vector([0.3, 2])] {
                     let h = try Holonomy.measure(v, around: latitude(t, points: 2000), on: g)
                     XCTAssertTrue(h.signed)
-                    XCTAssertEqual(h.angle, expected, accuracy: 0.01 * abs(expected), "t = \(t), r = \(radius)")
-                    XCTAssertEqual(try metricLength(g, Vector([t, 0]), h.transported), try metricLength(g, Vector([t, 0]), v),
-                                   accuracy: 1e-10)
+                    worstProjection = max(worstProjection, abs(h.angle - expected) / abs(expected))
+                    XCTAssertEqual(h.angle, expected, accuracy: 5e-4 * abs(expected), "t = \(t), r = \(radius)")
+                    let w = Self.latitudeTransport(v, radius: radius, polar: t, azimuth: 2 * Double.pi)
+                    let vectorError = Self.sphereNorm(try h.transported - w, radius: radius, polar: t)
+                        / Self.sphereNorm(v, radius: radius, polar: t)
+                    worstVector = max(worstVector, vectorError)
+                    XCTAssertLessThan(vectorError, 1.2e-3)
+                    XCTAssertLessThan(h.gap, 1e-12 * radius)
                 }
             }
         }
-        // The polar transport converges at second order: 200 points suffice for 1e-3.
+        // The polar transport converges at second order.
         for t in [Double.pi / 6, 1.2] {
             let expected = wrap(2 * Double.pi * (1 - cos(t)))
             let h = try Holonomy.measure(Vector([1, 0]), around: latitude(t, points: 200), on: try Sphere(), method: .polar)
-            XCTAssertEqual(h.angle, expected, accuracy: 1e-3 * abs(expected))
+            worstPolar = max(worstPolar, abs(h.angle - expected) / abs(expected))
+            XCTAssertEqual(h.angle, expected, accuracy: 1.5e-4 * abs(expected))
         }
+        print("latitude holonomy: worst relative error projection (2000 points) \(worstProjection), polar (200 points) \(worstPolar), vector \(worstVector)")
         // Traversed backwards the sign flips.
         let g = try Sphere()
         let back = Path(points: latitude(Double.pi / 4, points: 2000).points.reversed(), solver: "loop")
         let h = try Holonomy.measure(Vector([1, 0]), around: back, on: g)
-        XCTAssertEqual(h.angle, -2 * Double.pi * (1 - cos(Double.pi / 4)), accuracy: 0.01 * 1.84)
+        let expected = -2 * Double.pi * (1 - cos(Double.pi / 4))
+        XCTAssertEqual(h.angle, expected, accuracy: 3e-4 * abs(expected))
     }
 
     func testSaddleHolonomyIsTheIntegralOfCurvature() throws {
@@ -166,7 +241,8 @@ final class TangentTests: XCTestCase {
             }, solver: "loop")
             let h = try Holonomy.measure(Vector([0.5, 1]), around: loop, on: g)
             let expected = -2 * Double.pi * (1 - 1 / (1 + 4 * rho * rho).squareRoot())
-            XCTAssertEqual(h.angle, expected, accuracy: 0.01 * abs(expected), "rho = \(rho)")
+            // Achieved relative errors: 2.8e-5 (rho 0.1) and 2.0e-4 (rho 0.3).
+            XCTAssertEqual(h.angle, expected, accuracy: (rho < 0.2 ? 4e-5 : 2.5e-4) * abs(expected), "rho = \(rho)")
         }
     }
 
@@ -179,17 +255,36 @@ final class TangentTests: XCTestCase {
         let h = try Holonomy.measure(Vector([1, 2, 3]), around: loop, on: plane)
         XCTAssertFalse(h.signed)
         XCTAssertEqual(h.angle, 0, accuracy: 1e-7)
-        // A curved 3-manifold: unsigned angle in [0, pi], metric length preserved.
-        let mlp = DeepTanhMLP(latent: 3, hidden: 8, data: 6, seed: 5)
-        let loop3 = Path(points: (0..<400).map { i in
-            let a = 2 * Double.pi * Double(i) / 399
-            return Vector([0.5 * cos(a), 0.5 * sin(a), 0.1])
-        }, solver: "loop")
-        let v = Vector([0.2, -0.4, 1])
-        let h3 = try Holonomy.measure(v, around: loop3, on: mlp)
-        XCTAssertGreaterThanOrEqual(h3.angle, 0)
-        XCTAssertLessThanOrEqual(h3.angle, Double.pi)
-        XCTAssertEqual(try metricLength(mlp, loop3.start!, h3.transported), try metricLength(mlp, loop3.start!, v), accuracy: 1e-10)
+        // A curved 3-manifold with a closed form: the sphere times a line, g(t, p, s) =
+        // (r sin t cos p, r sin t sin p, r cos t, s). Around the latitude circle at polar angle t
+        // (s fixed) the sphere part of v = a E1 + b E2 + c E3 (orthonormal frame) turns by
+        // theta = 2 pi (1 - cos t) and the line part stays, so the unsigned angle between v and
+        // its transport w is arccos(((a^2 + b^2) cos theta + c^2) / (a^2 + b^2 + c^2)).
+        // Achieved with polar transport and 400 points: angle 2.8e-5 relative, the transported
+        // vector 4.5e-5 (metric norm, relative to |v|_M).
+        let r = 1.5
+        let g = SphereTimesLine(radius: r)
+        try assertDerivativesMatchFiniteDifferences(g, at: Vector([1.1, 0.3, -0.2]))
+        for t in [0.7, 1.2, 2.0] {
+            let theta = 2 * Double.pi * (1 - cos(t))
+            let n = 400
+            let loop3 = Path(points: (0..<n).map { i in Vector([t, 2 * Double.pi * Double(i) / Double(n - 1), 0.4]) }, solver: "loop")
+            for v in [Vector([0.2, -0.4, 1]), Vector([1, 0.5, 0]), Vector([0, 1, 0.3])] {
+                let h3 = try Holonomy.measure(v, around: loop3, on: g, method: .polar)
+                XCTAssertFalse(h3.signed)
+                let a = r * v[0], b = r * sin(t) * v[1], c = v[2]
+                let inPlane = a * a + b * b, total = inPlane + c * c
+                let dot = inPlane * cos(theta) + c * c
+                let expected = atan2((max(0, total * total - dot * dot)).squareRoot(), dot)
+                XCTAssertEqual(h3.angle, expected, accuracy: 4e-5 * expected, "t \(t) v \(v)")
+                // The transported vector: the line component unchanged, the sphere part turned.
+                let w = Self.latitudeTransport(Vector([v[0], v[1]]), radius: r, polar: t, azimuth: 2 * Double.pi)
+                let m = try g.metric(Vector([t, 0, 0.4]))
+                let e = try h3.transported - Vector([w[0], w[1], v[2]])
+                let metricError = (try e.dot(m.apply(e)) / v.dot(m.apply(v))).squareRoot()
+                XCTAssertLessThan(metricError, 5e-5, "t \(t) v \(v)")
+            }
+        }
     }
 
     func testHolonomyRejectsOpenLoopsAndZeroVectors() throws {
@@ -230,21 +325,29 @@ final class TangentTests: XCTestCase {
         }
     }
 
+    /// Step-and-project shooting against the great circle (closed form), point and end
+    /// velocity, at first order: 10 times the steps, a tenth of the error.
     func testExpProjectionConvergesToTheGeodesic() throws {
         let g = try Sphere()
         let z0 = Vector([1.1, 0.4]), v = Vector([0.3, 0.9])
-        let exact = try g.decode(try ExponentialMap.shoot(from: z0, velocity: v, on: g, steps: 200).point)
-        var errors = [Double]()
+        let x0 = try g.decode(z0), jv = try g.jacobian(z0).apply(v)
+        let speed = jv.norm, e = jv / speed
+        let x1 = try x0 * cos(speed) + e * sin(speed)             // the point at arc length |v|_M
+        let u1 = try (x0 * -sin(speed) + e * cos(speed)) * speed   // and the velocity there
+        var errors = [Double](), velocityErrors = [Double]()
         for n in [100, 1000] {
             let r = try ExponentialMap.shoot(from: z0, velocity: v, on: g, steps: n, method: .projection)
             XCTAssertEqual(r.path.solver, "exp-projection")
             XCTAssertEqual(r.path.count, n + 1)
-            errors.append((try g.decode(r.point) - exact).norm)
-            // Step-and-project keeps the data-space speed exactly.
-            XCTAssertEqual(try metricLength(g, r.point, r.velocity), try metricLength(g, z0, v), accuracy: 1e-10)
+            errors.append((try g.decode(r.point) - x1).norm)
+            velocityErrors.append((try g.jacobian(r.point).apply(r.velocity) - u1).norm / speed)
         }
-        XCTAssertLessThan(errors[1], 5e-3)
-        XCTAssertLessThan(errors[1], errors[0] / 5)   // first order
+        // Achieved: point 1.04e-3 and 1.04e-4, velocity 6.9e-4 and 6.9e-5 (relative to |v|_M);
+        // ratios 10.02 and 10.07.
+        XCTAssertLessThan(errors[0], 1.2e-3)
+        XCTAssertLessThan(velocityErrors[0], 8e-4)
+        XCTAssertEqual(errors[0] / errors[1], 10, accuracy: 0.1)
+        XCTAssertEqual(velocityErrors[0] / velocityErrors[1], 10, accuracy: 0.15)
     }
 
     func testExpOnFlatManifoldsIsAStraightLine() throws {
@@ -320,16 +423,21 @@ final class TangentTests: XCTestCase {
         assertTangentError(try ExponentialMap.shoot(from: Vector([1, 0]), velocity: Vector([.nan, 0]), on: g), contains: "NaN")
         assertTangentError(try ExponentialMap.shoot(from: Vector([1, 0]), velocity: Vector([1, 0]), on: g, steps: 0), contains: "steps must be an integer from 1 to 10000000, got 0")
         for method in ExponentialMap.Method.allCases {
-            // A request from another thread (as the REPL's SIGINT handler makes) stops a run of
-            // ten million steps long before it could finish.
+            // A request made while the loop runs (here from its progress handler, on the loop's
+            // own thread, so that it cannot arrive before the loop starts or be lost) stops a
+            // run of a million steps at the next step: the only report is the first one (every
+            // 1% = 10000 steps).
             Cancellation.reset()
-            DispatchQueue.global().asyncAfter(deadline: .now() + 0.05) { Cancellation.request() }
-            let started = Date()
+            var reports: [Int] = []
             XCTAssertThrowsError(try ExponentialMap.shoot(from: Vector([1, 0]), velocity: Vector([0.1, 0.2]), on: g,
-                                                          steps: 10_000_000, method: method)) {
+                                                          steps: 1_000_000, method: method) { report in
+                reports.append(report.completed)
+                Cancellation.request()
+            }) {
                 XCTAssertEqual($0 as? GeoError, .interrupted)
             }
-            XCTAssertLessThan(Date().timeIntervalSince(started), 5)
+            XCTAssertEqual(reports, [10_000], "\(method)")
+            XCTAssertFalse(Cancellation.isRequested, "the request was consumed")
         }
         // Shooting through the pole meets the chart's singular metric.
         assertTangentError(try ExponentialMap.shoot(from: Vector([0.5, 0]), velocity: Vector([-1, 0]), on: g, steps: 2), contains: "singular")
@@ -346,5 +454,32 @@ func assertTangentError<T>(_ expression: @autoclosure () throws -> T, contains t
         XCTAssertTrue(error.description.contains(text), "'\(error.description)' does not contain '\(text)'", file: file, line: line)
     } catch {
         XCTFail("unexpected error \(error)", file: file, line: line)
+    }
+}
+
+/// The sphere of radius r times a line, R^3 -> R^4: g(t, p, s) = (r sin t cos p, r sin t sin p,
+/// r cos t, s). A product manifold: its holonomy is the sphere's, acting on the first two
+/// latent directions only.
+final class SphereTimesLine: AnalyticImmersion {
+    let radius: Double
+    let latentDim = 3
+    let dataShape = [4]
+    init(radius: Double) { self.radius = radius }
+
+    func jet(at z: [Double], secondOrder: Bool) -> ImmersionJet {
+        let r = radius
+        let st = sin(z[0]), ct = cos(z[0]), sp = sin(z[1]), cp = cos(z[1])
+        let value = [r * st * cp, r * st * sp, r * ct, z[2]]
+        let jacobian = [r * ct * cp, -r * st * sp, 0,
+                        r * ct * sp,  r * st * cp, 0,
+                        -r * st,      0,           0,
+                        0,            0,           1]
+        guard secondOrder else { return ImmersionJet(value: value, jacobian: jacobian) }
+        // Per output c: the 3 x 3 block [d2/dt dt, d2/dt dp, d2/dt ds; ...].
+        let hessian = [-r * st * cp, -r * ct * sp, 0, -r * ct * sp, -r * st * cp, 0, 0, 0, 0,
+                       -r * st * sp,  r * ct * cp, 0,  r * ct * cp, -r * st * sp, 0, 0, 0, 0,
+                       -r * ct,       0,           0,  0,            0,           0, 0, 0, 0,
+                       0, 0, 0, 0, 0, 0, 0, 0, 0]
+        return ImmersionJet(value: value, jacobian: jacobian, hessian: hessian)
     }
 }

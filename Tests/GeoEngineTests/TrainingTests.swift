@@ -102,17 +102,10 @@ final class TrainingTests: XCTestCase {
 
     // MARK: Training
 
-    private func fashionTestSplit() throws -> FashionMNIST {
-        let dir = FashionMNIST.defaultDirectory
-        guard FileBytes.isFile(dir + "/t10k-images-idx3-ubyte.gz") || FileBytes.isFile(dir + "/t10k-images-idx3-ubyte") else {
-            throw XCTSkip("Debian's dataset-fashion-mnist is not installed")
-        }
-        return try FashionMNIST.load(split: .test)
-    }
-
+    /// On a synthetic IDX data set (no real data needed: bands of ten classes on 12x12 images).
     func testShortSeededRunLearnsAndRepeatsBitForBit() throws {
-        let data = try fashionTestSplit()
-        let config = VAEConfig(latent: 4, hidden: [64], epochs: 4, batchSize: 64, learningRate: 2e-3, seed: 11, subset: 512)
+        let data = try FashionMNIST(split: .test, directory: writeSyntheticFashionMNIST(self, n: 600))
+        let config = VAEConfig(latent: 4, hidden: [64], epochs: 4, batchSize: 64, learningRate: 1e-2, seed: 11, subset: 512)
         var reports: [ProgressReport] = [], epochs: [VAEEpochReport] = []
         let a = try VAETrainer.train(config, on: data, progress: { reports.append($0) }, onEpoch: { epochs.append($0) })
         XCTAssertEqual(a.history.count, 4)
@@ -122,7 +115,19 @@ final class TrainingTests: XCTestCase {
         XCTAssertTrue(reports.last?.detail.hasPrefix("epoch 4/4  loss ") ?? false)
         XCTAssertEqual(a.images, 512)
         let losses = a.history.map(\.loss)
-        XCTAssertLessThan(losses[3], losses[0] - 50, "loss \(losses)")
+        // Learning, against a bound that needs no model: predicting every pixel by its mean over
+        // the 512 images (what a VAE that ignores its latent code converges to, with KL 0)
+        // costs the per-pixel entropy, summed.
+        let x = try data.batch(0..<512)
+        var baseline = 0.0
+        for j in 0..<x.cols {
+            let column = (0..<512).map { x.scalars[$0 * x.cols + j] }
+            let mean = column.reduce(0, +) / 512
+            baseline -= column.reduce(0) { $0 + $1 * log(mean) + (1 - $1) * log(1 - mean) } / 512
+        }
+        // Achieved: losses 87.3, 72.7, 61.7, 54.5 against the bound 74.1.
+        XCTAssertLessThan(losses[3], baseline, "loss \(losses)")
+        XCTAssertEqual(losses, losses.sorted(by: >), "the loss falls every epoch")
         XCTAssertTrue(a.history.allSatisfy { $0.imagesPerSecond > 0 && abs($0.loss - $0.reconstruction - $0.kl) < 1e-9 * $0.loss })
 
         let b = try VAETrainer.train(config, on: data)
@@ -191,6 +196,18 @@ final class TrainingTests: XCTestCase {
         XCTAssertThrowsError(try VAETrainer.train(VAEConfig(latent: 2, hidden: [3]), on: data)) { e in
             XCTAssertEqual(e as? GeoError, .interrupted)
         }
+        XCTAssertFalse(Cancellation.isRequested)
+        // A request while training runs (from its progress handler, as Ctrl-C would arrive
+        // between batches; no timing involved) stops it after that batch.
+        var completed: [Int] = []
+        XCTAssertThrowsError(try VAETrainer.train(VAEConfig(latent: 2, hidden: [3], epochs: 1000, batchSize: 2), on: data,
+                                                  progress: { report in
+            completed.append(report.completed)
+            if report.completed == 3 { Cancellation.request() }
+        })) { e in
+            XCTAssertEqual(e as? GeoError, .interrupted)
+        }
+        XCTAssertEqual(completed, [1, 2, 3])
         XCTAssertFalse(Cancellation.isRequested)
     }
 }
