@@ -236,6 +236,38 @@ final class ONNXShapesTests: XCTestCase {
         XCTAssertEqual(try c.importer(input: [1], output: "k").constantOutput("k", constants: [:]).scalars, [0, 0])
     }
 
+    /// Sizes from the file are checked before anything is allocated: huge or overflowing shapes,
+    /// pads, scales and ranges are errors at load, not crashes.
+    func testHostileSizesAreErrors() throws {
+        func fails(_ build: (inout Model) -> Void, input: [Int] = [1, 4], _ what: String) {
+            var m = Model(opset: 19)
+            build(&m)
+            do {
+                let importer = try m.importer(input: input, output: "y")
+                _ = try importer.build()
+                XCTFail("\(what): no error")
+            } catch let e as GeoError {
+                XCTAssertFalse(e.description.isEmpty, what)
+            } catch {
+                XCTFail("\(what): \(error)")
+            }
+        }
+        fails({ $0.ints("s", [65536, 65536, 4]); $0.node("Expand", ["z", "s"], ["y"]) }, "Expand")
+        fails({ $0.ints("p", [0, Int64.max, 0, 0]); $0.node("Pad", ["z", "p"], ["y"]) }, "Pad")
+        fails({ $0.ints("p", [0, -9, 0, 0]); $0.node("Pad", ["z", "p"], ["y"]) }, "negative Pad")
+        fails({ $0.floats("s", [2], [1, 1e12]); $0.node("Resize", ["z", "", "s"], ["y"]) }, "Resize scales")
+        fails({ $0.ints("s", [1, Int64.max]); $0.node("Resize", ["z", "", "", "s"], ["y"]) }, "Resize sizes")
+        fails({ $0.ints("s", [1 << 40]); $0.node("ConstantOfShape", ["s"], ["c"]); $0.node("Add", ["z", "c"], ["y"]) }, "ConstantOfShape")
+        fails({ m in
+            m.floats("a", [], [0]); m.floats("b", [], [1e15]); m.floats("d", [], [1])
+            m.node("Range", ["a", "b", "d"], ["r"]); m.node("Add", ["z", "r"], ["y"])
+        }, "Range")
+        fails({ $0.ints("i", [Int64.min]); $0.node("Gather", ["z", "i"], ["y"], [Self.attr("axis", 1)]) }, "Gather index")
+        fails({ $0.ints("s", [0]); $0.ints("e", [4]); $0.ints("a", [1]); $0.ints("st", [0]); $0.node("Slice", ["z", "s", "e", "a", "st"], ["y"]) }, "Slice step 0")
+        fails({ $0.ints("sp", [3, 3]); $0.node("Split", ["z", "sp"], ["y", "w"], [Self.attr("axis", 1)]) }, "Split sizes")
+        fails({ $0.node("Transpose", ["z"], ["y"], [Self.attr("perm", ints: [0, 0])]) }, "Transpose perm")
+    }
+
     /// What is not supported is an error at load that names it.
     func testUnsupportedFeaturesAreNamed() throws {
         func message(_ build: () throws -> Graph) -> String {

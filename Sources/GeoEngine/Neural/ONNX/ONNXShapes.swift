@@ -58,7 +58,7 @@ enum ONNXShapes {
     @discardableResult
     static func checkEntries(_ n: ONNXNode, _ shape: [Int], _ what: String) throws -> Int {
         guard shape.allSatisfy({ $0 >= 0 }), let c = Tensor.elementCount(shape), c <= maxFeaturesPerPoint else {
-            throw n.error("the \(what) shape \(shapeString(shape)) is negative or has more than \(maxFeaturesPerPoint) entries")
+            throw n.error("the \(what) shape \(shapeString(shape)) has a negative size or more than \(maxFeaturesPerPoint) entries")
         }
         try MemoryBudget.doubles(3, c, for: "node '\(untrusted: n.name)' (\(untrusted: n.opType)): index maps for shape \(shapeString(shape))")
         return c
