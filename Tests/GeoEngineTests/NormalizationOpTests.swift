@@ -140,14 +140,23 @@ final class NormalizationOpTests: XCTestCase {
     /// A model of one node with input "x" (varying), the given double initializers, and outputs.
     func model(_ op: String, x: [Int], initializers: [(String, Tensor)], inputs: [String], outputs: [String],
                attributes: [Onnx_AttributeProto] = [], opset: Int64) throws -> ONNXFile {
+        try model(nodes: [(op, inputs, outputs, attributes)], x: x, initializers: initializers, outputs: outputs, opset: opset)
+    }
+
+    /// A model of nodes (op, inputs, outputs, attributes) with input "x" (varying), the given
+    /// double initializers, and graph outputs.
+    func model(nodes: [(String, [String], [String], [Onnx_AttributeProto])], x: [Int], initializers: [(String, Tensor)],
+               outputs: [String], opset: Int64) throws -> ONNXFile {
         let m = Onnx_ModelProto.with { m in
             m.irVersion = 8
             m.opsetImport = [Onnx_OperatorSetIdProto.with { $0.domain = ""; $0.version = opset }]
             m.graph = Onnx_GraphProto.with { g in
                 g.name = "test"
-                g.node = [Onnx_NodeProto.with { node in
-                    node.opType = op; node.name = "n"; node.input = inputs; node.output = outputs; node.attribute = attributes
-                }]
+                g.node = nodes.enumerated().map { i, spec in
+                    Onnx_NodeProto.with { node in
+                        node.opType = spec.0; node.name = "n\(i)"; node.input = spec.1; node.output = spec.2; node.attribute = spec.3
+                    }
+                }
                 g.initializer = initializers.map { name, t in
                     Onnx_TensorProto.with { $0.name = name; $0.dims = t.shape.map(Int64.init); $0.dataType = 11; $0.doubleData = t.scalars }
                 }
@@ -310,6 +319,46 @@ final class NormalizationOpTests: XCTestCase {
                 let lane = (0..<3).map { row[$0 * 4 + i] }, zl = lane.map(exp).reduce(0, +)
                 for l in 0..<3 { XCTAssertEqual(new[o * 12 + l * 4 + i], exp(lane[l]) / zl, accuracy: 1e-15) }
             }
+        }
+    }
+
+    /// A small attention-like decoder of these ops only, through the importer and the graph
+    /// evaluator: every mode against finite differences, and Hessian-vector products against
+    /// differences of VJPs and the contraction of second order.
+    func testAttentionLikeGraphInEveryMode() throws {
+        let attrs = { (name: String, v: Int64) in [self.intAttribute(name, v)] }
+        let nodes: [(String, [String], [String], [Onnx_AttributeProto])] = [
+            ("MatMul", ["x", "x"], ["scores"], []),
+            ("Softmax", ["scores"], ["p"], attrs("axis", -1)),
+            ("MatMul", ["p", "x"], ["o"], []),
+            ("LayerNormalization", ["o", "w", "b"], ["l"], attrs("axis", -1)),
+            ("PRelu", ["l", "slope"], ["r"], []),
+            ("InstanceNormalization", ["r", "s", "c"], ["i"], []),
+            ("MatMul", ["i", "x"], ["m"], []),
+            ("LogSoftmax", ["m"], ["y"], attrs("axis", 1)),
+        ]
+        let f = try model(nodes: nodes, x: [1, 4, 4],
+                          initializers: [("w", tensor([4], seed: 2)), ("b", tensor([4], seed: 3)), ("slope", tensor([4, 1], seed: 4, offset: 0.3, scale: 0.1)),
+                                         ("s", tensor([4], seed: 5)), ("c", tensor([4], seed: 6))],
+                          outputs: ["y"], opset: 17)
+        let g = try ONNXImporter(f).build()
+        XCTAssertEqual(g.latentDim, 16)
+        let z = Vector(tensor([16], seed: 7, scale: 0.5).scalars)
+        try assertDerivativesMatchFiniteDifferences(g, at: z, tolerance: 1e-6)
+        var rng = SeededRandom(seed: 8)
+        let d = g.latentDim, k = 3, h = 1e-5
+        let c = Matrix(row: rng.normalVector(g.dataDim))
+        let u = try Matrix(rows: k, cols: d, scalars: (0..<(k * d)).map { _ in rng.normal() })
+        let r = try g.hvp(Matrix(row: z), cotangents: c, tangents: u)
+        XCTAssertLessThan(relativeError(r.gradient.scalars, try g.vjp(Matrix(row: z), cotangents: c).cotangents.scalars), 1e-14)
+        for j in 0..<k {
+            let t = u.row(j)
+            let plus = try g.vjp(Matrix(row: try z.adding(t, scaledBy: h)), cotangents: c).cotangents.scalars
+            let minus = try g.vjp(Matrix(row: try z.adding(t, scaledBy: -h)), cotangents: c).cotangents.scalars
+            XCTAssertLessThan(relativeError(r.hvp.row(j).scalars, zip(plus, minus).map { ($0 - $1) / (2 * h) }), 1e-7, "tangent \(j)")
+            let so = try g.secondOrder(Matrix(row: z), u: Matrix.identity(d), v: try Matrix(rowVectors: [Vector](repeating: t, count: d)))
+            let contracted = (0..<d).map { a in (0..<g.dataDim).reduce(0.0) { $0 + c.scalars[$1] * so.d2[a, $1] } }
+            XCTAssertLessThan(relativeError(r.hvp.row(j).scalars, contracted), 1e-12, "tangent \(j)")
         }
     }
 }
