@@ -61,32 +61,36 @@ final class PReluOp: Op {
                     if fs == 0 { return ps[e] }
                     return ps[p * fs + (map?[e] ?? e)]
                 }
-                Parallel.forRanges(n, costPerItem: f * (1 + 3 * max(1, k) * max(1, layout.blocks))) { range in
+                Parallel.forRanges(n, costPerItem: 2 * f) { range in
                     for p in range {
                         let xv = px + p * f, yv = py + p * f
                         for e in 0..<f { yv[e] = xv[e] > 0 ? xv[e] : sl(p, e) * xv[e] }
-                        guard dx || ds else { continue }
-                        for blk in 0..<layout.blocks {
-                            for j in 0..<k {
-                                let row = n + blk * blockRows + p * k + j, yr = py + row * f
-                                for e in 0..<f {
-                                    if xv[e] > 0 {
-                                        yr[e] = dx ? px[row * f + e] : 0
-                                    } else {
-                                        var v = dx ? sl(p, e) * px[row * f + e] : 0
-                                        if ds { v += xv[e] * ps[row * fs + (map?[e] ?? e)] }
-                                        yr[e] = v
-                                    }
-                                }
+                    }
+                }
+                guard dx || ds else { return }
+                // Derivative rows (t, or u, v and w), each from its point's x and slope.
+                Parallel.forRanges(layout.blocks * blockRows, costPerItem: 3 * f) { range in
+                    for q in range {
+                        let row = n + q, p = (q % blockRows) / k, xv = px + p * f, yr = py + row * f
+                        for e in 0..<f {
+                            if xv[e] > 0 {
+                                yr[e] = dx ? px[row * f + e] : 0
+                            } else {
+                                var v = dx ? sl(p, e) * px[row * f + e] : 0
+                                if ds { v += xv[e] * ps[row * fs + (map?[e] ?? e)] }
+                                yr[e] = v
                             }
                         }
-                        guard layout.order == .second && dx && ds else { continue }
-                        for j in 0..<k {
-                            let u = n + p * k + j, v = u + blockRows, w = v + blockRows
-                            for e in 0..<f where !(xv[e] > 0) {
-                                let i = map?[e] ?? e
-                                py[w * f + e] += ps[u * fs + i] * px[v * f + e] + ps[v * fs + i] * px[u * f + e]
-                            }
+                    }
+                }
+                guard layout.order == .second && dx && ds else { return }
+                // w += u_s v_x + v_s u_x where x <= 0.
+                Parallel.forRanges(blockRows, costPerItem: 3 * f) { range in
+                    for q in range {
+                        let p = q / k, xv = px + p * f, u = n + q, v = u + blockRows, w = v + blockRows
+                        for e in 0..<f where !(xv[e] > 0) {
+                            let i = map?[e] ?? e
+                            py[w * f + e] += ps[u * fs + i] * px[v * f + e] + ps[v * fs + i] * px[u * f + e]
                         }
                     }
                 }
