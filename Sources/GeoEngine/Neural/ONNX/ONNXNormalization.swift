@@ -34,6 +34,12 @@ enum ONNXNormalization {
         return .value(id, v)
     }
 
+    /// The product of some of a shape's sizes, or an error when it overflows.
+    static func count<C: Collection>(_ n: ONNXNode, _ dims: C) throws -> Int where C.Element == Int {
+        guard let c = Tensor.elementCount(Array(dims)) else { throw n.error("shape \(shapeString(Array(dims))) has too many entries") }
+        return c
+    }
+
     /// Whether output j of the node is requested (named).
     static func wants(_ n: ONNXNode, _ j: Int) -> Bool { j < n.proto.output.count && !n.proto.output[j].isEmpty }
 
@@ -95,9 +101,9 @@ enum ONNXNormalization {
         guard let axis = Broadcast.axis(raw, rank: s.count) else {
             throw n.error("axis \(raw) is out of range for rank \(s.count)")
         }
-        let outer = s[..<axis].reduce(1, *)
+        let outer = try count(n, s[..<axis])
         // Before opset 13 the input is coerced to 2-D [outer, rest] and each row is one lane.
-        let (length, inner) = n.opset >= 13 ? (s[axis], s[(axis + 1)...].reduce(1, *)) : (s[axis...].reduce(1, *), 1)
+        let (length, inner) = n.opset >= 13 ? (s[axis], try count(n, s[(axis + 1)...])) : (try count(n, s[axis...]), 1)
         let op = try SoftmaxOp(n.opType, shape: s, outer: outer, length: length, inner: inner, logarithmic: logarithmic)
         try n.setOutput(0, try n.emit1(op, [try n.value(0)]))
     }
@@ -119,7 +125,7 @@ enum ONNXNormalization {
             try checkStashType(n)
             let same: ([Int]) throws -> [Int] = { $0 }
             let stats = wants(n, 1) || wants(n, 2)
-            try normalization(n, blockSize: s[axis...].reduce(1, *), epsilon: epsilon,
+            try normalization(n, blockSize: try count(n, s[axis...]), epsilon: epsilon,
                               scale: try operand(n, 1, "scale", view: same), bias: try operand(n, 2, "B", view: same),
                               statisticsShape: stats ? Array(s[..<axis]) + [Int](repeating: 1, count: s.count - axis) : nil)
         },
@@ -128,11 +134,11 @@ enum ONNXNormalization {
             guard s.count >= 2 else { throw n.error("the input must be [N, C, ...], got \(shapeString(s))") }
             let epsilon = try n.float("epsilon", default: 1e-5), c = s[1]
             let perChannel: ([Int]) throws -> [Int] = { t in
-                guard t.reduce(1, *) == c else { throw n.error("scale and B must have \(c) entries (one per channel), got shape \(shapeString(t))") }
+                guard Tensor.elementCount(t) == c else { throw n.error("scale and B must have \(c) entries (one per channel), got shape \(shapeString(t))") }
                 return [c] + [Int](repeating: 1, count: s.count - 2)
             }
             guard n.has(1), n.has(2) else { throw n.error("scale and B (inputs 2 and 3) are required") }
-            try normalization(n, blockSize: s[2...].reduce(1, *), epsilon: epsilon,
+            try normalization(n, blockSize: try count(n, s[2...]), epsilon: epsilon,
                               scale: try operand(n, 1, "scale", view: perChannel), bias: try operand(n, 2, "B", view: perChannel))
         },
         "GroupNormalization": { n in
@@ -151,7 +157,7 @@ enum ONNXNormalization {
             var operands: [Operand] = []
             for (i, what) in [(1, "scale"), (2, "bias")] {
                 let shape = try n.shape(i), count = perGroup ? groups : c
-                guard shape.reduce(1, *) == count else {
+                guard Tensor.elementCount(shape) == count else {
                     throw n.error("\(what) must have \(count) entries (one per \(perGroup ? "group at opset \(n.opset) < 21" : "channel")), got shape \(shapeString(shape))")
                 }
                 if perGroup && n.isConstant(i) {
@@ -173,7 +179,7 @@ enum ONNXNormalization {
                     operands.append(o)
                 }
             }
-            try normalization(n, blockSize: width * s[2...].reduce(1, *), epsilon: epsilon, scale: operands[0], bias: operands[1])
+            try normalization(n, blockSize: try count(n, [width] + s[2...]), epsilon: epsilon, scale: operands[0], bias: operands[1])
         },
         "PRelu": { n in
             let xs = try n.shape(0)

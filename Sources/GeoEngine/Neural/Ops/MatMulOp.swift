@@ -33,14 +33,15 @@ final class MatMulOp: Op {
         var out = batch
         if a.count > 1 { out.append(m) }
         if b.count > 1 { out.append(n) }
-        guard let count = Tensor.elementCount(batch), Tensor.elementCount(out) != nil else {
+        guard let count = Tensor.elementCount(batch), let na = Tensor.elementCount(ba), let nb = Tensor.elementCount(bb),
+              Tensor.elementCount(a) != nil, Tensor.elementCount(b) != nil, Tensor.elementCount(out) != nil else {
             throw GeoError.format("MatMul: the result of \(shapeString(a)) by \(shapeString(b)) is too large")
         }
         try MemoryBudget.doubles(2, count, for: "MatMul of \(shapeString(a)) by \(shapeString(b))")
         inputShapes = [a, b]
         outputShapes = [out.isEmpty ? [1] : out]
         rowsM = m; inner = ka; colsN = n
-        aBatches = ba.reduce(1, *); bBatches = bb.reduce(1, *); batches = count
+        aBatches = na; bBatches = nb; batches = count
         aIndex = Broadcast.map(from: ba, to: batch) ?? Array(0..<count)
         bIndex = Broadcast.map(from: bb, to: batch) ?? Array(0..<count)
     }

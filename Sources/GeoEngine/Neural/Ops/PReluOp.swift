@@ -22,7 +22,8 @@ final class PReluOp: Op {
         guard Broadcast.shape([inputShape, slope.shape]) == inputShape else {
             throw GeoError.format("PRelu: the slope of shape \(shapeString(slope.shape)) does not broadcast to the input's shape \(shapeString(inputShape))")
         }
-        try MemoryBudget.doubles(inputShape.reduce(1, *), for: "PRelu of shape \(shapeString(inputShape))")
+        guard let f = Tensor.elementCount(inputShape) else { throw GeoError.format("PRelu: shape \(shapeString(inputShape)) has too many entries") }
+        try MemoryBudget.doubles(f, for: "PRelu of shape \(shapeString(inputShape))")
         inputShapes = [inputShape]; outputShapes = [inputShape]
         self.slope = Broadcast.expand(slope.scalars, from: slope.shape, to: inputShape)
         slopeMap = nil
@@ -33,7 +34,8 @@ final class PReluOp: Op {
         guard Broadcast.shape([inputShape, slopeShape]) == inputShape else {
             throw GeoError.format("PRelu: the slope of shape \(shapeString(slopeShape)) does not broadcast to the input's shape \(shapeString(inputShape))")
         }
-        try MemoryBudget.doubles(inputShape.reduce(1, *), for: "PRelu of shape \(shapeString(inputShape))")
+        guard let f = Tensor.elementCount(inputShape) else { throw GeoError.format("PRelu: shape \(shapeString(inputShape)) has too many entries") }
+        try MemoryBudget.doubles(f, for: "PRelu of shape \(shapeString(inputShape))")
         inputShapes = [inputShape, slopeShape]; outputShapes = [inputShape]
         slope = nil
         slopeMap = Broadcast.map(from: slopeShape, to: inputShape)
