@@ -46,7 +46,7 @@ final class SoftmaxOp: Op {
                         if !m.isFinite { m = 0 }
                         var z = 0.0
                         for l in 0..<len { let e = Foundation.exp(x[base + l * inn] - m); s[base + l * inn] = e; z += e }
-                        let iz = 1 / z, lz = Foundation.log(z)
+                        let iz = 1 / z, lz = log ? Foundation.log(z) : 0
                         for l in 0..<len {
                             let q = base + l * inn
                             if let y = y { y[q] = log ? (x[q] - m) - lz : s[q] * iz }
