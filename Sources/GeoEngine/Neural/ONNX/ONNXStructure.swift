@@ -71,10 +71,11 @@ enum ONNXStructure {
                 let v: [Double]
                 switch type {
                 case .bool: v = t.scalars.map { $0 != 0 ? 1 : 0 }
-                case .float: v = t.scalars.map { Double(Float($0)) }
+                // As for computed values, float is evaluated in Double: a cast to it does not
+                // round (torch's legacy SDPA scale, Cast(1 / sqrt(d)) to float, stays exact).
+                case .float, .double: v = t.scalars
                 case .float16: v = t.scalars.map { HalfPrecision.halfToDouble(HalfPrecision.doubleToHalf($0)) }
                 case .bfloat16: v = t.scalars.map { HalfPrecision.bfloat16ToDouble(HalfPrecision.doubleToBFloat16($0)) }
-                case .double: v = t.scalars
                 default: v = t.scalars.map { $0.isFinite ? $0.rounded(.towardZero) : 0 }
                 }
                 try n.setOutput(0, constant: Tensor(shape: t.shape, unchecked: v), type: type)
