@@ -1,4 +1,6 @@
 import XCTest
+import Foundation
+import ONNXProto
 @testable import GeoEngine
 
 /// The settings of a general 2-D convolution as the naive references below take them.
@@ -52,7 +54,8 @@ func naiveGeneralConvTranspose2D(_ x: [Double], c: Int, h: Int, w: Int, weight: 
 }
 
 /// Grouped, depthwise, dilated, strided and asymmetrically padded convolutions (the settings ONNX
-/// files from torch.onnx.export carry) against the definitions, in every mode.
+/// files from torch.onnx.export carry) against the definitions, in every mode, and through the
+/// ONNX builders.
 final class ConvolutionTests: XCTestCase {
     var rng = SeededRandom(seed: 23)
 
@@ -261,5 +264,159 @@ final class ConvolutionTests: XCTestCase {
                        "output would be -1x-1: padding [2,2] and [3,3] is too large for input 3x3 and kernel 2x2")
         XCTAssertEqual(message { try ConvTranspose2D(inputShape: [2, 3, 3], weight: wt, options: ConvOptions(groups: 2)) }, "no error")
         XCTAssertEqual((try? ConvTranspose2D(inputShape: [2, 3, 3], weight: wt, options: ConvOptions(groups: 2)))?.outputShape, [6, 4, 4])
+    }
+
+    // MARK: ONNX
+
+    /// A one-node ONNX model: input X (double) of `xShape`, weight and bias initializers, output Y.
+    func onnxModel(_ op: String, x xShape: [Int], weight: Tensor, bias: Tensor?, group: Int? = nil,
+                   ints: [String: [Int]] = [:], autoPad: String? = nil) throws -> ONNXFile {
+        func tensor(_ name: String, _ t: Tensor) -> Onnx_TensorProto {
+            Onnx_TensorProto.with {
+                $0.name = name; $0.dims = t.shape.map(Int64.init); $0.dataType = 11; $0.doubleData = t.scalars
+            }
+        }
+        var attributes = ints.sorted { $0.key < $1.key }.map { key, v in
+            Onnx_AttributeProto.with { $0.name = key; $0.type = .ints; $0.ints = v.map(Int64.init) }
+        }
+        if let g = group { attributes.append(Onnx_AttributeProto.with { $0.name = "group"; $0.type = .int; $0.i = Int64(g) }) }
+        if let a = autoPad { attributes.append(Onnx_AttributeProto.with { $0.name = "auto_pad"; $0.type = .string; $0.s = Data(a.utf8) }) }
+        let model = Onnx_ModelProto.with { m in
+            m.irVersion = 8
+            m.opsetImport = [Onnx_OperatorSetIdProto.with { $0.domain = ""; $0.version = 17 }]
+            m.graph = Onnx_GraphProto.with { g in
+                g.name = "conv"
+                g.initializer = [tensor("W", weight)] + (bias.map { [tensor("B", $0)] } ?? [])
+                g.input = [Onnx_ValueInfoProto.with { v in
+                    v.name = "X"
+                    v.type = Onnx_TypeProto.with { t in
+                        t.tensorType = Onnx_TypeProto.Tensor.with { tt in
+                            tt.elemType = 11
+                            tt.shape = Onnx_TensorShapeProto.with { s in
+                                s.dim = xShape.map { d in Onnx_TensorShapeProto.Dimension.with { $0.dimValue = Int64(d) } }
+                            }
+                        }
+                    }
+                }]
+                g.output = [Onnx_ValueInfoProto.with { $0.name = "Y" }]
+                g.node = [Onnx_NodeProto.with { n in
+                    n.name = "the_conv"; n.opType = op
+                    n.input = ["X", "W"] + (bias == nil ? [] : ["B"]); n.output = ["Y"]
+                    n.attribute = attributes
+                }]
+            }
+        }
+        return try ONNXFile.parse(try model.serializedData())
+    }
+
+    /// The graph of a one-node model and its output shape and values for a random X.
+    func run(_ file: ONNXFile, x xShape: [Int]) throws -> (y: [Double], shape: [Int], x: [Double], graph: Graph) {
+        let g = try ONNXImporter(file).build(inputNames: ["X"])
+        let x = (0..<xShape.reduce(1, *)).map { _ in rng.normal() }
+        let y = try g.forward(Matrix(row: Vector(x)))
+        return (y.scalars, g.valueShapes[g.output], x, g)
+    }
+
+    /// A model's Conv against the naive definition; also every derivative of the graph's op.
+    func checkONNX(_ op: String, x: [Int], weight: [Int], group: Int? = nil, ints: [String: [Int]] = [:], autoPad: String? = nil,
+                   expected s: NaiveConvSettings, shape: [Int], file: StaticString = #filePath, line: UInt = #line) throws {
+        let transposed = op == "ConvTranspose"
+        let w = randomTensor(weight, &rng, scale: 0.5)
+        let b = randomTensor([transposed ? weight[1] * (group ?? 1) : weight[0]], &rng)
+        let r = try run(try onnxModel(op, x: x, weight: w, bias: b, group: group, ints: ints, autoPad: autoPad), x: x)
+        XCTAssertEqual(r.shape, shape, "\(op) \(ints) \(autoPad ?? ""): output shape", file: file, line: line)
+        // The naive references take 2-D images: a 1-D [1, C, L] is [C, 1, L] with a 1 x k kernel.
+        let w2 = x.count == 3 ? Tensor(shape: [weight[0], weight[1], 1, weight[2]], unchecked: w.scalars) : w
+        let (c, h, wd) = x.count == 3 ? (x[1], 1, x[2]) : (x[1], x[2], x[3])
+        let ref = transposed ? naiveGeneralConvTranspose2D(r.x, c: c, h: h, w: wd, weight: w2, bias: b, s)
+            : naiveGeneralConv2D(r.x, c: c, h: h, w: wd, weight: w2, bias: b, s)
+        XCTAssertEqual(ref.shape.reduce(1, *), shape.reduce(1, *), "\(op) \(ints): reference size", file: file, line: line)
+        XCTAssertLessThan(relativeError(r.y, ref.y), 1e-13, "\(op) \(ints) \(autoPad ?? ""): values", file: file, line: line)
+        let node = try XCTUnwrap(r.graph.nodes.first { $0.op.op == (transposed ? "conv_transpose2d" : "conv2d") }, file: file, line: line)
+        try assertOpDerivatives(node.op, inputs: [Tensor(shape: x, unchecked: r.x)], seed: rng.next(), file: file, line: line)
+    }
+
+    func testONNXConvAttributes() throws {
+        // group 2, dilations, pads [top, left, bottom, right], strides.
+        try checkONNX("Conv", x: [1, 4, 7, 6], weight: [6, 2, 3, 2], group: 2,
+                      ints: ["dilations": [2, 3], "pads": [1, 0, 2, 1], "strides": [2, 1], "kernel_shape": [3, 2]],
+                      expected: settings(stride: Size2D(2, 1), padStart: Size2D(1, 0), padEnd: Size2D(2, 1), dilation: Size2D(2, 3), groups: 2),
+                      shape: [1, 6, 3, 4])
+        // Depthwise (torch's groups = channels), multiplier 2.
+        try checkONNX("Conv", x: [1, 3, 5, 4], weight: [6, 1, 3, 3], group: 3, ints: ["pads": [1, 1, 1, 1]],
+                      expected: settings(padStart: Size2D(1), padEnd: Size2D(1), groups: 3), shape: [1, 6, 5, 4])
+        // auto_pad SAME_UPPER / SAME_LOWER with stride 2 and dilation 2 on 7 x 6: output ceil(size / 2) = 4 x 3;
+        // total padding (4 - 1) 2 + 5 - 7 = 4 rows, (3 - 1) 2 + 3 - 6 = 1 column (the odd one at the end for UPPER).
+        try checkONNX("Conv", x: [1, 2, 7, 6], weight: [3, 2, 3, 2], ints: ["dilations": [2, 2], "strides": [2, 2]], autoPad: "SAME_UPPER",
+                      expected: settings(stride: Size2D(2), padStart: Size2D(2, 0), padEnd: Size2D(2, 1), dilation: Size2D(2)),
+                      shape: [1, 3, 4, 3])
+        try checkONNX("Conv", x: [1, 2, 7, 6], weight: [3, 2, 3, 2], ints: ["dilations": [2, 2], "strides": [2, 2]], autoPad: "SAME_LOWER",
+                      expected: settings(stride: Size2D(2), padStart: Size2D(2, 1), padEnd: Size2D(2, 0), dilation: Size2D(2)),
+                      shape: [1, 3, 4, 3])
+        try checkONNX("Conv", x: [1, 2, 7, 6], weight: [3, 2, 3, 2], ints: ["pads": [3, 3, 3, 3]], autoPad: "VALID",
+                      expected: settings(), shape: [1, 3, 5, 5])
+        // 1-D: [1, C, L] with a [O, C/G, k] weight; pads [begin, end].
+        try checkONNX("Conv", x: [1, 4, 9], weight: [2, 2, 3], group: 2, ints: ["dilations": [2], "pads": [1, 2], "strides": [2]],
+                      expected: settings(stride: Size2D(1, 2), padStart: Size2D(0, 1), padEnd: Size2D(0, 2), dilation: Size2D(1, 2), groups: 2),
+                      shape: [1, 2, 4])
+    }
+
+    func testONNXConvTransposeAttributes() throws {
+        try checkONNX("ConvTranspose", x: [1, 4, 3, 4], weight: [4, 3, 3, 2], group: 2,
+                      ints: ["dilations": [2, 1], "pads": [1, 0, 0, 2], "strides": [2, 3], "output_padding": [1, 2]],
+                      expected: settings(stride: Size2D(2, 3), padStart: Size2D(1, 0), padEnd: Size2D(0, 2), dilation: Size2D(2, 1),
+                                         groups: 2, outputPadding: Size2D(1, 2)),
+                      shape: [1, 6, 9, 11])
+        // output_shape: total padding 2 (3 - 1) + 3 - 6 = 1 row and 2 (4 - 1) + 2 + 1 - 7 = 2 columns, the odd unit at the start
+        // (NOTSET and SAME_LOWER) or the end (SAME_UPPER); pads are then ignored.
+        try checkONNX("ConvTranspose", x: [1, 2, 3, 4], weight: [2, 2, 3, 2], ints: ["output_shape": [6, 7], "strides": [2, 2],
+                                                                                    "output_padding": [0, 1], "pads": [5, 5, 5, 5]],
+                      expected: settings(stride: Size2D(2), padStart: Size2D(1, 1), padEnd: Size2D(0, 1), outputPadding: Size2D(0, 1)),
+                      shape: [1, 2, 6, 7])
+        try checkONNX("ConvTranspose", x: [1, 2, 3, 4], weight: [2, 2, 3, 2], ints: ["output_shape": [6, 7], "strides": [2, 2],
+                                                                                    "output_padding": [0, 1]], autoPad: "SAME_UPPER",
+                      expected: settings(stride: Size2D(2), padStart: Size2D(0, 1), padEnd: Size2D(1, 1), outputPadding: Size2D(0, 1)),
+                      shape: [1, 2, 6, 7])
+        // output_shape beyond the full output (7 x 8): negative padding, rows and columns of bias alone.
+        try checkONNX("ConvTranspose", x: [1, 2, 3, 4], weight: [2, 2, 3, 2], ints: ["output_shape": [10, 9], "strides": [2, 2]],
+                      expected: settings(stride: Size2D(2), padStart: Size2D(-1, 0), padEnd: Size2D(-2, -1)),
+                      shape: [1, 2, 10, 9])
+        // auto_pad SAME: output size * stride.
+        try checkONNX("ConvTranspose", x: [1, 2, 3, 4], weight: [2, 1, 3, 3], ints: ["strides": [2, 2]], autoPad: "SAME_LOWER",
+                      expected: settings(stride: Size2D(2), padStart: Size2D(1), padEnd: Size2D(0)), shape: [1, 1, 6, 8])
+        try checkONNX("ConvTranspose", x: [1, 2, 3, 4], weight: [2, 1, 3, 3], ints: ["strides": [2, 2]], autoPad: "SAME_UPPER",
+                      expected: settings(stride: Size2D(2), padStart: Size2D(0), padEnd: Size2D(1)), shape: [1, 1, 6, 8])
+        // 1-D, depthwise.
+        try checkONNX("ConvTranspose", x: [1, 3, 5], weight: [3, 1, 4], group: 3, ints: ["pads": [1, 2], "strides": [3], "dilations": [2]],
+                      expected: settings(stride: Size2D(1, 3), padStart: Size2D(0, 1), padEnd: Size2D(0, 2), dilation: Size2D(1, 2), groups: 3),
+                      shape: [1, 3, 16])
+    }
+
+    func testONNXConvolutionErrors() throws {
+        func message(_ op: String, x: [Int], weight: [Int], group: Int? = nil, ints: [String: [Int]] = [:]) -> String {
+            do {
+                let w = Tensor(shape: weight, repeating: 0.5)
+                _ = try run(try onnxModel(op, x: x, weight: w, bias: nil, group: group, ints: ints), x: x)
+                return "no error"
+            } catch { return "\(error)" }
+        }
+        XCTAssertEqual(message("Conv", x: [1, 1, 3, 4, 5], weight: [2, 1, 3, 3, 3]),
+                       "node 'the_conv' (Conv): 3-D convolutions (input [1,1,3,4,5]) are not supported; georepl has 1-D and 2-D ones")
+        XCTAssertEqual(message("ConvTranspose", x: [1, 1, 3, 4, 5], weight: [1, 2, 3, 3, 3]),
+                       "node 'the_conv' (ConvTranspose): 3-D transposed convolutions (input [1,1,3,4,5]) are not supported; georepl has 1-D and 2-D ones")
+        XCTAssertEqual(message("Conv", x: [2, 1, 3, 3], weight: [1, 1, 2, 2]),
+                       "node 'the_conv' (Conv): only convolutions of one sample ([1, C, ...] values) are supported, got [2,1,3,3]")
+        XCTAssertEqual(message("Conv", x: [1, 1, 3, 3], weight: [1, 1, 2, 2], ints: ["kernel_shape": [3, 3]]),
+                       "node 'the_conv' (Conv): attribute kernel_shape = [3, 3] does not match the weight's kernel [2, 2]")
+        XCTAssertEqual(message("Conv", x: [1, 1, 3, 3], weight: [1, 1, 2, 2], ints: ["strides": [1, 1, 1]]),
+                       "node 'the_conv' (Conv): attribute strides = [1, 1, 1] has 3 entries; a 2-D convolution needs 2")
+        XCTAssertEqual(message("Conv", x: [1, 1, 3, 3], weight: [1, 1, 2, 2], ints: ["pads": [0, -1, 0, 0]]),
+                       "node 'the_conv' (Conv): attribute pads = [0, -1, 0, 0] must have entries between 0 and 65536")
+        XCTAssertEqual(message("Conv", x: [1, 6, 3, 3], weight: [4, 2, 2, 2], group: 4),
+                       "node 'the_conv' (Conv): groups 4 must divide the 6 input channels")
+        XCTAssertEqual(message("Conv", x: [1, 6, 3, 3], weight: [4, 3, 2, 2], group: 3),
+                       "node 'the_conv' (Conv): weight 'W' has shape [4,3,2,2], expected [out,2,kh,kw] for 6 input channels in 3 groups")
+        XCTAssertEqual(message("ConvTranspose", x: [1, 2, 3, 3], weight: [2, 1, 2, 2], ints: ["output_padding": [2, 0], "strides": [2, 2]]),
+                       "node 'the_conv' (ConvTranspose): output_padding [2,0] must be non-negative and smaller than stride [2,2]")
     }
 }
