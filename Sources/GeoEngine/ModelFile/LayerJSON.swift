@@ -93,8 +93,10 @@ enum LayerJSON {
     }
 
     /// The layer object for a spec, naming its tensors `prefix.role` and appending them to
-    /// `tensors`. Hyper-parameters are always written out (no reliance on defaults).
-    static func object(_ spec: LayerSpec, prefix: String, tensors: inout [(name: String, tensor: Tensor)]) -> JSONValue {
+    /// `tensors`. Hyper-parameters are always written out (no reliance on defaults). Throws
+    /// `GeoError.invalidArgument` for a convolution with settings model files do not have
+    /// (groups, dilation, asymmetric padding).
+    static func object(_ spec: LayerSpec, prefix: String, tensors: inout [(name: String, tensor: Tensor)]) throws -> JSONValue {
         var pairs: [(key: String, value: JSONValue)] = [("op", .string(spec.op))]
         func add(_ role: String, _ t: Tensor?) {
             guard let t = t else { return }
@@ -106,9 +108,11 @@ enum LayerJSON {
         switch spec {
         case .linear(let w, let b):
             add("weight", w); add("bias", b)
-        case .conv2d(let w, let b, let s, let p):
+        case .conv2d(let w, let b, let s, let p, let options):
+            try requireModelFileForm(options, padding: p, spec.op, prefix)
             add("weight", w); add("bias", b); pair("stride", s); pair("padding", p)
-        case .convTranspose2d(let w, let b, let s, let p, let op):
+        case .convTranspose2d(let w, let b, let s, let p, let op, let options):
+            try requireModelFileForm(options, padding: p, spec.op, prefix)
             add("weight", w); add("bias", b); pair("stride", s); pair("padding", p); pair("output_padding", op)
         case .batchNorm(let w, let b, let m, let v, let eps):
             add("weight", w); add("bias", b); add("mean", m); add("var", v)
@@ -126,5 +130,15 @@ enum LayerJSON {
             }
         }
         return .object(pairs)
+    }
+
+    /// Model files' conv2d and conv_transpose2d have stride, symmetric padding and
+    /// output_padding only: other settings cannot be written.
+    private static func requireModelFileForm(_ options: ConvOptions, padding: Size2D, _ op: String, _ prefix: String) throws {
+        let symmetric = ConvOptions(groups: options.groups, dilation: options.dilation,
+                                    paddingEnd: options.paddingEnd == padding ? nil : options.paddingEnd)
+        guard symmetric.isDefault else {
+            throw GeoError.invalidArgument("layer \(prefix) (\(op)) has \(symmetric.summary), which model files cannot describe (their \(op) has stride and symmetric padding only)")
+        }
     }
 }

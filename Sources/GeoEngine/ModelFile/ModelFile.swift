@@ -131,7 +131,7 @@ public enum ModelFile {
             "georepl.name": manifold.name,
         ]
         if !manifold.description.isEmpty { meta["georepl.description"] = manifold.description }
-        let decLayers = decoder.specs.enumerated().map { LayerJSON.object($0.element, prefix: "decoder.\($0.offset)", tensors: &tensors) }
+        let decLayers = try decoder.specs.enumerated().map { try LayerJSON.object($0.element, prefix: "decoder.\($0.offset)", tensors: &tensors) }
         meta["georepl.decoder"] = try JSONValue.array(decLayers).serialized()
         if let e = manifold.encoder {
             guard let enc = e as? NeuralNetwork else {
@@ -144,7 +144,7 @@ public enum ModelFile {
             if enc.inputShape != dataShape {
                 specs.insert(enc.inputShape.count == 1 ? .flatten : .reshape(enc.inputShape), at: 0)
             }
-            let encLayers = specs.enumerated().map { LayerJSON.object($0.element, prefix: "encoder.\($0.offset)", tensors: &tensors) }
+            let encLayers = try specs.enumerated().map { try LayerJSON.object($0.element, prefix: "encoder.\($0.offset)", tensors: &tensors) }
             meta["georepl.encoder"] = try JSONValue.array(encLayers).serialized()
         }
         return try SafeTensors.encode(tensors, metadata: meta, dtype: dtype)

@@ -1,35 +1,161 @@
 /// Builders of ONNX's linear layers with constant weights: Gemm and MatMul (`MatMulConst`, or
 /// `MatMulOp` for two computed operands), Conv and ConvTranspose (`Conv2D`, `ConvTranspose2D`
-/// on ONNX's [1, C, H, W] values), BatchNormalization (`BatchNorm`, inference form).
+/// on ONNX's [1, C, H, W] values, or [1, C, L] ones as [C, 1, L]; groups, dilations, per-side
+/// pads, auto_pad, output_padding, output_shape), BatchNormalization (`BatchNorm`, inference form).
 enum ONNXLinear {
-    /// A 2-D convolution's settings from the attributes, for an input [1, C, H, W] and a kernel
-    /// kh x kw: strides, symmetric pads (auto_pad resolved).
-    static func convSettings(_ n: ONNXNode, input: [Int], kernel: (Int, Int), transposed: Bool) throws
-        -> (stride: Size2D, padding: Size2D) {
-        let strides = try n.ints("strides") ?? [1, 1]
-        guard strides.count == 2 else { throw n.error("only 2-D convolutions are supported (strides \(strides))") }
-        if let d = try n.ints("dilations"), d.contains(where: { $0 != 1 }) {
-            throw n.error("attribute dilations = \(d) is not supported (dilations must be 1)")
+    /// A convolution's settings from a Conv or ConvTranspose node, as a 2-D convolution's: a
+    /// 1-D one (input [1, C, L], weight [_, _, k]) is the 2-D one over [C, 1, L] with a 1 x k
+    /// kernel. Every attribute ONNX defines is read: kernel_shape (checked against the weight),
+    /// strides, dilations, group, pads ([top, left, bottom, right]; for 1-D [begin, end]),
+    /// auto_pad, and for ConvTranspose output_padding and output_shape.
+    struct ConvSettings {
+        var stride = Size2D(1), dilation = Size2D(1), groups = 1
+        /// Padding at the top/left and at the bottom/right (ConvTranspose: may be negative when
+        /// output_shape exceeds the full output).
+        var padStart = Size2D(0), padEnd = Size2D(0)
+        var outputPadding = Size2D(0)
+        /// Whether the node's values have one spatial axis (treated as H = 1).
+        var oneDimensional = false
+
+        var options: ConvOptions {
+            ConvOptions(groups: groups, dilation: dilation,
+                        paddingEnd: padEnd == padStart && padStart.h >= 0 && padStart.w >= 0 ? nil : padEnd)
         }
-        try n.require("group", equals: 1, "grouped convolution")
-        let autoPad = try n.choice("auto_pad", default: "NOTSET", ["NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"])
-        var pads = try n.ints("pads") ?? [0, 0, 0, 0]
-        guard pads.count == 4 else { throw n.error("only 2-D convolutions are supported (pads \(pads))") }
-        if autoPad == "VALID" { pads = [0, 0, 0, 0] }
-        if autoPad.hasPrefix("SAME") && !transposed {
-            var p = [0, 0, 0, 0]
-            for (axis, (size, k, s)) in [(input[2], kernel.0, strides[0]), (input[3], kernel.1, strides[1])].enumerated() {
-                let out = (size + s - 1) / s, total = max(0, (out - 1) * s + k - size)
-                let small = total / 2, big = total - small
-                p[axis] = autoPad == "SAME_UPPER" ? small : big
-                p[axis + 2] = autoPad == "SAME_UPPER" ? big : small
+    }
+
+    /// Reads the settings of a Conv (transposed false) or ConvTranspose node whose input has
+    /// shape `input` ([1, C, spatial...]) and whose weight has shape `weight`.
+    static func convSettings(_ n: ONNXNode, input: [Int], weight: [Int], transposed: Bool) throws -> ConvSettings {
+        let kind = transposed ? "transposed convolutions" : "convolutions"
+        let spatial = input.count - 2
+        guard spatial >= 1 else {
+            throw n.error("input has shape \(shapeString(input)); a convolution needs [N, C, spatial...]")
+        }
+        guard spatial <= 2 else {
+            throw n.error("\(spatial)-D \(kind) (input \(shapeString(input))) are not supported; georepl has 1-D and 2-D ones")
+        }
+        guard input[0] == 1 else {
+            throw n.error("only \(kind) of one sample ([1, C, ...] values) are supported, got \(shapeString(input))")
+        }
+        guard weight.count == input.count else {
+            throw n.error("weight has shape \(shapeString(weight)); a \(spatial)-D convolution of \(shapeString(input)) needs \(input.count) dimensions")
+        }
+        let kernel = Array(weight.dropFirst(2))
+        /// A per-axis attribute with `count` entries (default `def` on every entry).
+        func axes(_ key: String, _ count: Int, _ def: Int) throws -> [Int] {
+            guard let v = try n.ints(key) else { return [Int](repeating: def, count: count) }
+            guard v.count == count else {
+                throw n.error("attribute \(key) = \(v) has \(v.count) entries; a \(spatial)-D convolution needs \(count)")
             }
-            pads = p
+            return v
         }
-        guard pads[0] == pads[2], pads[1] == pads[3] else {
-            throw n.error("asymmetric pads \(pads) are not supported")
+        if let ks = try n.ints("kernel_shape"), ks != kernel {
+            throw n.error("attribute kernel_shape = \(ks) does not match the weight's kernel \(kernel)")
         }
-        return (Size2D(strides[0], strides[1]), Size2D(pads[0], pads[1]))
+        let strides = try axes("strides", spatial, 1), dilations = try axes("dilations", spatial, 1)
+        for (key, v) in [("strides", strides), ("dilations", dilations)] where v.contains(where: { $0 < 1 || $0 > maxConvolutionParameter }) {
+            throw n.error("attribute \(key) = \(v) must have entries between 1 and \(maxConvolutionParameter)")
+        }
+        let groups = try n.int("group", default: 1)
+        guard groups >= 1 else { throw n.error("attribute group = \(groups) must be positive") }
+        let autoPad = try n.choice("auto_pad", default: "NOTSET", ["NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"])
+        var pads = try axes("pads", 2 * spatial, 0)
+        if n.hasAttribute("pads") && autoPad == "NOTSET" {
+            guard pads.allSatisfy({ $0 >= 0 && $0 <= maxConvolutionParameter }) else {
+                throw n.error("attribute pads = \(pads) must have entries between 0 and \(maxConvolutionParameter)")
+            }
+        }
+        let span = (0..<spatial).map { (kernel[$0] - 1) * dilations[$0] + 1 }
+        let sizes = Array(input.dropFirst(2))
+        var outputPadding = [Int](repeating: 0, count: spatial)
+        if !transposed {
+            if autoPad == "VALID" { pads = [Int](repeating: 0, count: 2 * spatial) }
+            if autoPad.hasPrefix("SAME") {
+                // Output ceil(size / stride); the odd unit of padding at the end for SAME_UPPER.
+                for a in 0..<spatial {
+                    let out = (sizes[a] + strides[a] - 1) / strides[a]
+                    let total = max(0, (out - 1) * strides[a] + span[a] - sizes[a])
+                    let small = total / 2, big = total - small
+                    pads[a] = autoPad == "SAME_UPPER" ? small : big
+                    pads[a + spatial] = autoPad == "SAME_UPPER" ? big : small
+                }
+            }
+        } else {
+            outputPadding = try axes("output_padding", spatial, 0)
+            guard outputPadding.allSatisfy({ $0 >= 0 && $0 <= maxConvolutionParameter }) else {
+                throw n.error("attribute output_padding = \(outputPadding) must have non-negative entries")
+            }
+            var outputShape = try n.ints("output_shape")
+            if let o = outputShape, o.count == input.count {
+                // Some writers include N and C; the spatial entries are the last ones.
+                outputShape = Array(o.dropFirst(2))
+            }
+            if let o = outputShape {
+                guard o.count == spatial, o.allSatisfy({ $0 > 0 && $0 <= maxFeaturesPerPoint }) else {
+                    throw n.error("attribute output_shape = \(o) must have \(spatial) positive entries")
+                }
+            }
+            if autoPad.hasPrefix("SAME") && outputShape == nil {
+                outputShape = (0..<spatial).map { sizes[$0] * strides[$0] }
+            }
+            if autoPad == "VALID" && outputShape == nil { pads = [Int](repeating: 0, count: 2 * spatial) }
+            if let o = outputShape {
+                // ONNX's rule: total = stride (size - 1) + output_padding + span - output_shape,
+                // split in halves with the odd unit at the end for SAME_UPPER and at the start
+                // otherwise (floor halves: a negative total extends the output).
+                for a in 0..<spatial {
+                    let total = strides[a] * (sizes[a] - 1) + outputPadding[a] + span[a] - o[a]
+                    let half = floorDiv(total, 2)
+                    pads[a] = autoPad == "SAME_UPPER" ? half : total - half
+                    pads[a + spatial] = autoPad == "SAME_UPPER" ? total - half : half
+                    guard abs(pads[a]) <= maxConvolutionParameter, abs(pads[a + spatial]) <= maxConvolutionParameter else {
+                        throw n.error("attribute output_shape = \(o) needs padding \(pads[a]), \(pads[a + spatial]) on axis \(a), beyond \(maxConvolutionParameter)")
+                    }
+                }
+            }
+        }
+        var s = ConvSettings()
+        s.groups = groups
+        if spatial == 1 {
+            s.oneDimensional = true
+            s.stride = Size2D(1, strides[0]); s.dilation = Size2D(1, dilations[0])
+            s.padStart = Size2D(0, pads[0]); s.padEnd = Size2D(0, pads[1])
+            s.outputPadding = Size2D(0, outputPadding[0])
+        } else {
+            s.stride = Size2D(strides[0], strides[1]); s.dilation = Size2D(dilations[0], dilations[1])
+            s.padStart = Size2D(pads[0], pads[1]); s.padEnd = Size2D(pads[2], pads[3])
+            s.outputPadding = Size2D(outputPadding[0], outputPadding[1])
+        }
+        return s
+    }
+
+    /// The Conv or ConvTranspose node as a `Conv2D` or `ConvTranspose2D` layer on its values
+    /// (1-D ones as [C, 1, L]), viewed with ONNX's shapes.
+    static func buildConvolution(_ n: ONNXNode, transposed: Bool) throws {
+        let x = try n.shape(0)
+        var w = try n.constant(1, "weight")
+        let s = try convSettings(n, input: x, weight: w.shape, transposed: transposed)
+        var inputShape = Array(x.dropFirst())
+        if s.oneDimensional {
+            // [C, L] -> [C, 1, L]; weight [_, _, k] -> [_, _, 1, k] (the same entries).
+            inputShape = [x[1], 1, x[2]]
+            w = Tensor(shape: [w.shape[0], w.shape[1], 1, w.shape[2]], unchecked: w.scalars)
+        }
+        let bias = n.has(2) ? try n.constant(2, "bias") : nil
+        var names = ["weight": n.proto.input[1]]
+        if n.has(2) { names["bias"] = n.proto.input[2] }
+        let layer: Layer
+        if transposed {
+            layer = try ConvTranspose2D(inputShape: inputShape, weight: w, bias: bias, stride: s.stride, padding: s.padStart,
+                                        outputPadding: s.outputPadding, options: s.options, names: names)
+        } else {
+            layer = try Conv2D(inputShape: inputShape, weight: w, bias: bias, stride: s.stride, padding: s.padStart,
+                               options: s.options, names: names)
+        }
+        let out = layer.outputShape
+        let outShape = s.oneDimensional ? [1, out[0], out[2]] : [1] + out
+        let op = try ShapedOp(layer, inputShapes: [x], outputShapes: [outShape])
+        try n.setOutput(0, try n.emit1(op, [try n.value(0)]))
     }
 
     static let builders: [String: ONNXOps.Builder] = [
@@ -85,34 +211,8 @@ enum ONNXLinear {
             }
             try n.setOutput(0, y)
         },
-        "Conv": { n in
-            let x = try n.shape(0)
-            guard x.count == 4, x[0] == 1 else { throw n.error("only 2-D convolutions of [1, C, H, W] values are supported, got \(shapeString(x))") }
-            let w = try n.constant(1, "weight")
-            guard w.shape.count == 4 else { throw n.error("only 2-D convolutions are supported (weight \(shapeString(w.shape)))") }
-            let (stride, padding) = try convSettings(n, input: x, kernel: (w.shape[2], w.shape[3]), transposed: false)
-            let bias = n.has(2) ? try n.constant(2, "bias") : nil
-            let layer = try Conv2D(inputShape: Array(x.dropFirst()), weight: w, bias: bias, stride: stride, padding: padding)
-            let op = try ShapedOp(layer, inputShapes: [x], outputShapes: [[1] + layer.outputShape])
-            try n.setOutput(0, try n.emit1(op, [try n.value(0)]))
-        },
-        "ConvTranspose": { n in
-            let x = try n.shape(0)
-            guard x.count == 4, x[0] == 1 else { throw n.error("only 2-D transposed convolutions of [1, C, H, W] values are supported, got \(shapeString(x))") }
-            let w = try n.constant(1, "weight")
-            guard w.shape.count == 4 else { throw n.error("only 2-D transposed convolutions are supported (weight \(shapeString(w.shape)))") }
-            if try n.ints("output_shape") != nil { throw n.error("attribute output_shape is not supported") }
-            let autoPad = try n.string("auto_pad", default: "NOTSET")
-            guard autoPad == "NOTSET" || autoPad == "VALID" else { throw n.error("auto_pad = \(untrusted: autoPad) is not supported for ConvTranspose") }
-            let (stride, padding) = try convSettings(n, input: x, kernel: (w.shape[2], w.shape[3]), transposed: true)
-            let op = try n.ints("output_padding") ?? [0, 0]
-            guard op.count == 2 else { throw n.error("output_padding \(op) must have 2 entries") }
-            let bias = n.has(2) ? try n.constant(2, "bias") : nil
-            let layer = try ConvTranspose2D(inputShape: Array(x.dropFirst()), weight: w, bias: bias, stride: stride, padding: padding,
-                                            outputPadding: Size2D(op[0], op[1]))
-            let shaped = try ShapedOp(layer, inputShapes: [x], outputShapes: [[1] + layer.outputShape])
-            try n.setOutput(0, try n.emit1(shaped, [try n.value(0)]))
-        },
+        "Conv": { n in try buildConvolution(n, transposed: false) },
+        "ConvTranspose": { n in try buildConvolution(n, transposed: true) },
         "BatchNormalization": { n in
             let x = try n.shape(0)
             guard x.count >= 2 else { throw n.error("input must be [N, C, ...], got \(shapeString(x))") }
