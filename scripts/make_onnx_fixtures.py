@@ -531,8 +531,15 @@ def onnx_f64(path, ref):
         def _run(self, x):
             return (x * np.tanh(np.logaddexp(0.0, x)),)
 
+    class Erf(OpRun):
+        # onnx.reference's Erf is np.vectorize(erf, otypes=["f"]): float32 even on doubles.
+        op_domain = ""
+
+        def _run(self, x):
+            return (np.vectorize(math.erf, otypes=[np.float64])(x),)
+
     m = onnx_to_f64(onnx.load(path))
-    ev = ReferenceEvaluator(m, new_ops=[Gelu, Mish])
+    ev = ReferenceEvaluator(m, new_ops=[Gelu, Mish, Erf])
     name = m.graph.input[0].name
     ys = [ev.run(None, {name: ref["z"][i].reshape(ref["in_shape"])})[0].reshape(-1) for i in range(3)]
     return np.stack(ys).astype(np.float64)
