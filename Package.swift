@@ -28,7 +28,7 @@ let package = Package(
         // The executable: REPL and script runner.
         .executableTarget(name: "georepl", dependencies: ["Bindings", "CReadline"]),
         // Benchmarks (run by hand, never timed in tests).
-        .executableTarget(name: "georepl-bench", dependencies: ["GeoEngine"], path: "Sources/Benchmarks"),
+        .executableTarget(name: "georepl-bench", dependencies: ["GeoEngine", "ONNXProto"], path: "Sources/Benchmarks"),
 
         .testTarget(name: "GeoEngineTests", dependencies: ["GeoEngine"]),
         .testTarget(name: "BindingsTests", dependencies: ["Bindings", "GeoEngine", "CLua"]),

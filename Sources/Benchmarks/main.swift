@@ -6,7 +6,7 @@ import GeoEngine
 /// over repeats, and rates are compared with OpenBLAS dgemm timed alongside (see
 /// `BenchmarkContext`). Build with `swift build -c release --product georepl-bench`.
 /// New sections: a type conforming to `BenchmarkSection` in its own file, listed here.
-let allSections: [BenchmarkSection] = [GemmSection(), NeuralSection(), GeometrySection()]
+let allSections: [BenchmarkSection] = [GemmSection(), NeuralSection(), ONNXSection(), GeometrySection()]
 
 var args = Array(CommandLine.arguments.dropFirst())
 let quick = args.contains("--quick")
@@ -15,6 +15,8 @@ if args.contains("--help") || args.contains("-h") {
     print("usage: georepl-bench [--quick] [\(allSections.map { $0.name }.joined(separator: "|"))...]")
     exit(0)
 }
+// `--write DIR` (onnx section) takes a value.
+if let i = args.firstIndex(of: "--write") { args.removeSubrange(i...min(i + 1, args.count - 1)) }
 let unknown = args.filter { a in !allSections.contains { $0.name == a } }
 if !unknown.isEmpty {
     FileHandle.standardError.write("georepl-bench: unknown section \(unknown.joined(separator: ", "))\n".data(using: .utf8) ?? Data())
