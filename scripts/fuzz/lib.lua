@@ -310,6 +310,11 @@ end
 --- Adds a tensor to model m and returns its name.
 function lib.add_tensor(m, rng, name, shape, scale, dtype)
   local n = lib.count(shape)
+  if n > 2^22 or n < 0 then
+    -- Too big to write (a layer sized by a huge network): declared with its shape, one element stored.
+    m.tensors[#m.tensors + 1] = {name = name, dtype = dtype or m.dtype, shape = {1}, shape_label = shape, values = {0.01}}
+    return name
+  end
   m.tensors[#m.tensors + 1] = {name = name, dtype = dtype or m.dtype, shape = shape,
                                values = randn_values(rng, n, scale or (1 / math.sqrt(math.max(1, shape[#shape] or 1))))}
   return name
