@@ -1064,7 +1064,7 @@ local function one_call(k)
   local msg = ""
   if not ok then
     msg = type(e) == "string" and lib.escape(e, 160) or ("<" .. type(e) .. ">")
-  elseif t.short == "__tostring" or t.name == "op:tostring" then
+  elseif t.short == "__tostring" or (t.name == "op:tostring" and type(args[1]) ~= "string") then
     -- Strings made for display must not carry raw control characters (\n is fine in lists).
     if type(e) == "string" and e:gsub("\n", ""):find("[%z\1-\31\127]") then
       counts.unclear = counts.unclear + 1; counts.ok = counts.ok - 1

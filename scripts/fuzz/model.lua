@@ -212,8 +212,10 @@ local function any_layer(m)
   return layers[rng:int(#layers)], layers
 end
 local function any_tensor(m)
-  if #m.tensors == 0 then return nil end
-  return m.tensors[rng:int(#m.tensors)]
+  local real = {}
+  for _, t in ipairs(m.tensors) do if t.shape and t.values then real[#real + 1] = t end end
+  if #real == 0 then return nil end
+  return real[rng:int(#real)]
 end
 local function set_key(o, k, v)
   if o[k] == nil and o._order then o._order[#o._order + 1] = k end
@@ -436,8 +438,8 @@ STRUCT.tensor_offsets = function(m)
                         {sz * 1000, sz * 1001}, {{__raw = "-0"}, sz}})
 end
 STRUCT.tensor_overlap = function(m)
-  if #m.tensors < 2 then return end
-  local a, b = m.tensors[1], m.tensors[rng:range(2, #m.tensors)]
+  local a, b = any_tensor(m), any_tensor(m)
+  if not a or not b or a == b then return end
   local sza = lib.count(a.shape) * (lib.dtype_size[a.dtype] or 4)
   local szb = lib.count(b.shape) * (lib.dtype_size[b.dtype] or 4)
   a.offsets = {0, sza}
