@@ -278,8 +278,9 @@ local function table_values()
     function() return big_list(), "list200k" end,
     function() local k = rng:pick({"index", "len", "pairs", "newindex", "tostring", "eq", "all", "lenhuge", "name", "proxy"})
       return trap_table(k), "trap:" .. k end,
-    function() return geo, "geo" end,
-    function() return getmetatable(S.vec2) or {}, "mt(Vector)" end,
+    -- Copies: the fuzzer never changes the real geo table or a metatable (op:newindex would).
+    function() local t = {} for k, v in pairs(geo) do t[k] = v end return t, "copy(geo)" end,
+    function() local t = {} for k, v in pairs(getmetatable(S.vec2) or {}) do t[k] = v end return t, "copy(mt(Vector))" end,
   }
 end
 local TABLES = table_values()
@@ -1019,6 +1020,21 @@ end
 
 local WRITERS = {save_png = {1}, latent_map = {2}}
 
+-- The shared samples are never freed: a __gc call gets a fresh object of the same type instead,
+-- so that every call sees the same samples (and replays alone as it ran in its batch).
+local SAMPLE_SET = {}
+for _, v in pairs(S) do SAMPLE_SET[v] = true end
+local function protect(args, descs, n)
+  for i = 1, n do
+    local v = args[i]
+    if SAMPLE_SET[v] and type(v) == "userdata" then
+      local tn = rawget(getmetatable(v) or {}, "__name")
+      local f = tn and fresh(tn)
+      if f then args[i], descs[i] = f, "fresh:" .. short_type(tn) end
+    end
+  end
+end
+
 local function one_call(k)
   rng = lib.rng(SEED, k)
   raised, raised_nil = {}, false
@@ -1040,6 +1056,7 @@ local function one_call(k)
       if type(args[i]) == "table" and rawget(args[i], "out") ~= nil then rawset(args[i], "out", confine(rawget(args[i], "out"))) end
     end
   end
+  if t.short == "__gc" then protect(args, descs, n) end
   local fn, opdesc = t.fn, nil
   if t.op then fn, opdesc = t.op(args) end
   for i = 1, n do descs[i] = lib.escape(tostring(descs[i]), 80) end
