@@ -39,8 +39,8 @@ final class FuzzTests: XCTestCase {
     func testAPIFuzzerFindsNoCrashOrHang() throws {
         let r = try fuzz("api", ["--seed", "1", "--calls", "3000", "--batch", "1500"])
         XCTAssertEqual(total(r.output, "api totals:", "calls"), 3000, r.output)
-        XCTAssertEqual(total(r.output, "api totals:", "crashes"), 0, r.output)
-        XCTAssertEqual(total(r.output, "api totals:", "hangs"), 0, r.output)
+        XCTAssertEqual(total(r.output, "api totals:", "crash incidents"), 0, r.output)
+        XCTAssertEqual(total(r.output, "api totals:", "hang incidents"), 0, r.output)
         XCTAssertTrue(r.output.contains("fuzz: 2 passed, 0 failed"), r.output)
         XCTAssertEqual(r.status, 0, r.output)
         // The pass reached the engine: many calls succeeded, many failed cleanly.
@@ -51,8 +51,9 @@ final class FuzzTests: XCTestCase {
     func testModelFuzzerFindsNoCrashOrHang() throws {
         let r = try fuzz("model", ["--seed", "1", "--files", "500", "--batch", "250"])
         XCTAssertEqual(total(r.output, "model totals:", "files"), 500, r.output)
-        XCTAssertEqual(total(r.output, "model totals:", "crashes"), 0, r.output)
-        XCTAssertEqual(total(r.output, "model totals:", "hangs"), 0, r.output)
+        // Crashes and hangs while loading a file or while using a loaded model.
+        XCTAssertEqual(total(r.output, "model totals:", "crash incidents"), 0, r.output)
+        XCTAssertEqual(total(r.output, "model totals:", "hang incidents"), 0, r.output)
         XCTAssertTrue(r.output.contains("fuzz: 2 passed, 0 failed"), r.output)
         XCTAssertEqual(r.status, 0, r.output)
         // Some files load (the unmutated and the harmlessly mutated ones); most are rejected.
