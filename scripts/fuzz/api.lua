@@ -24,7 +24,8 @@
 -- Environment: GEOREPL_FUZZ_DIR (a scratch folder for files; default /tmp/georepl-fuzz-SEED),
 -- GEOREPL_FUZZ_SKIP (comma-separated names to leave out: functions as "load" or "geo.load",
 -- methods as "jacobian" or "Manifold.jacobian", operators as "op:index", value labels such as
--- "devzero" or "fifo"; empty by default).
+-- "devzero" or "fifo"; empty by default), GEOREPL_FUZZ_ONLY (the same kind of names: call only
+-- these targets, e.g. "op:rebind,geo.load", to focus a run; empty by default).
 --
 -- Last line on stdout:
 --     api: seed S calls N ok A errors E unclear U interrupted I slow W next K
@@ -852,8 +853,13 @@ end
 -- Targets: every function of geo, every method and metamethod of every geo type, operators.
 
 local TARGETS = {}
+local ONLY = {}
+for name in (os.getenv("GEOREPL_FUZZ_ONLY") or ""):gmatch("[^,%s]+") do ONLY[name] = true end
+local ALL_TARGETS = {}
 local function add_target(t)
+  ALL_TARGETS[#ALL_TARGETS + 1] = t
   if skipped(t.name) or (t.short and skipped(t.short)) then return end
+  if next(ONLY) and not (ONLY[t.name] or (t.short and ONLY[t.short])) then return end
   TARGETS[#TARGETS + 1] = t
 end
 
@@ -940,6 +946,29 @@ local OPS = {
     end, "free-then-use"
   end,
   ["op:collect"] = function() return function() collectgarbage("collect") return collectgarbage("count") end, "collectgarbage" end,
+  -- debug.setupvalue on a geo C function (its upvalue says which binding it is): redirect it to
+  -- another binding or a bad value, call it, and restore it.
+  ["op:rebind"] = function(args)
+    local cfns = {}
+    for _, t in ipairs(ALL_TARGETS) do
+      if t.fn and debug.getinfo(t.fn, "S").what == "C" and debug.getupvalue(t.fn, 1) ~= nil then cfns[#cfns + 1] = t end
+    end
+    if #cfns == 0 then return function() return "no C functions" end, "rebind (none)" end
+    local t = rng:pick(cfns)
+    local e = rng:chance(0.8) and {rng:range(0, 120), nil} or rng:pick({{-1, "-1"}, {2^40, "2^40"}, {math.mininteger, "mininteger"},
+      {1.5, "1.5"}, {"x", '"x"'}, {{}, "{}"}, {false, "false"}, {0 / 0, "nan"}})
+    local id, iddesc = e[1], e[2] or tostring(e[1])
+    local n = #args
+    return function()
+      local fn = t.fn
+      local _, old = debug.getupvalue(fn, 1)
+      debug.setupvalue(fn, 1, id)
+      local r = table.pack(pcall(fn, table.unpack(args, 1, n)))
+      debug.setupvalue(fn, 1, old)
+      if not r[1] then error(r[2], 0) end
+      return r[2]
+    end, "rebind " .. t.name .. " to " .. iddesc
+  end,
 }
 do
   local names = {}
@@ -950,6 +979,10 @@ end
 
 local WEIGHTS = {}
 for i, t in ipairs(TARGETS) do WEIGHTS[i] = t.weight end
+if #TARGETS == 0 then
+  io.stderr:write("api.lua: no targets left (GEOREPL_FUZZ_ONLY / GEOREPL_FUZZ_SKIP)\n")
+  os.exit(2)
+end
 
 ------------------------------------------------------------------------------------------------
 -- One call.
