@@ -114,7 +114,7 @@ enum DataLua {
         },
         Binding("latent_map") { call in
             let m = try call.value(1, ManifoldLua.type)
-            let path = try call.string(2)
+            let path = try call.path(2)
             let o = try Options(call, 3, allowed: ["paths", "range", "resolution", "width", "log", "colormap", "progress"])
             let box = try LatentBox(range: try o.number("range") ?? 3)
             let n = try o.integer("resolution") ?? 128
@@ -129,7 +129,7 @@ enum DataLua {
             return 0
         },
         Binding("save_png") { call in
-            let file = try AtomicFile(path: try call.string(1))   // a bad target fails before the work
+            let file = try AtomicFile(path: try call.path(1))   // a bad target fails before the work
             var (vs, shape) = try images(call, 2)
             let o = try Options(call, 3, allowed: ["cols", "shape", "scale", "separator"])
             if o.pushRaw("shape") {

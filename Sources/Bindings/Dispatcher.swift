@@ -55,6 +55,11 @@ func geoDispatch(_ state: OpaquePointer?) -> Int32 {
     let call = LuaCall(L, name: entry.name)
     do {
         return try entry.function(call)
+    } catch GeoError.interrupted {
+        // The engine delivered this Ctrl-C: the hook must not raise it a second time.
+        geo_clearhook(L)
+        lua_pushstring(L, GeoError.interrupted.description)
+        return -1
     } catch LuaError.value(let reference) {
         // An error value raised by Lua code in a callback: raise it again unchanged.
         LuaError.pushValue(L, reference)
@@ -64,6 +69,11 @@ func geoDispatch(_ state: OpaquePointer?) -> Int32 {
         return -1
     }
 }
+/// Called by the interrupt hook (shim.h) when it delivers a Ctrl-C as a Lua error: the engine's
+/// request is then delivered too.
+@_cdecl("geo_interrupt_delivered")
+func geoInterruptDelivered() { Cancellation.reset() }
+
 /// A `GeoError.invalidSetting` for a setting that came from an options table or an argument of
 /// this call, as the bad-argument error at that position ("option 'tol' must be ..."); nil for
 /// every other error.

@@ -89,6 +89,18 @@ public struct LuaCall {
               let s = lua_tolstring(L, i, nil) else { throw typeError(i, "string") }
         return String(cString: s)
     }
+
+    /// A file name: a string without NUL bytes (C would cut the name there) that is valid
+    /// UTF-8 (Swift would replace invalid bytes and so name another file).
+    public func path(_ i: Int32) throws -> String {
+        guard lua_type(L, i) == LUA_TSTRING || lua_type(L, i) == LUA_TNUMBER else { throw typeError(i, "string") }
+        var length = 0
+        guard let p = lua_tolstring(L, i, &length) else { throw typeError(i, "string") }
+        let bytes = UnsafeRawBufferPointer(start: p, count: length)
+        guard !bytes.contains(0) else { throw argumentError(i, Messages.pathWithNul) }
+        guard let s = String(validatingUTF8: p) else { throw argumentError(i, Messages.pathNotUTF8) }
+        return s
+    }
     public func boolean(_ i: Int32) throws -> Bool {
         guard lua_type(L, i) == LUA_TBOOLEAN else { throw typeError(i, "boolean") }
         return lua_toboolean(L, i) != 0

@@ -95,7 +95,7 @@ enum ManifoldLua {
             // geo.load{decoder = "dec.onnx", encoder = "enc.onnx", name = , data_shape = }.
             if lua_type(call.L, 1) == LUA_TTABLE {
                 let o = try Options(call, 1, allowed: ["decoder", "encoder", "name", "data_shape"])
-                guard let decoder = try o.string("decoder") else {
+                guard let decoder = try o.path("decoder") else {
                     throw call.argumentError(1, Messages.optionRequired("decoder", "the path of an ONNX file"))
                 }
                 var shape: [Int]?
@@ -106,16 +106,16 @@ enum ManifoldLua {
                         return n
                     }
                 }
-                return call.push(try ONNXModel.load(decoder: decoder, encoder: try o.string("encoder"), name: try o.string("name"),
+                return call.push(try ONNXModel.load(decoder: decoder, encoder: try o.path("encoder"), name: try o.string("name"),
                                                     dataShape: shape), as: type)
             }
-            let path = try call.string(1)
+            let path = try call.path(1)
             if path.lowercased().hasSuffix(".onnx") { return call.push(try ONNXModel.load(decoder: path), as: type) }
             return call.push(try ModelFile.load(path: path), as: type)
         },
         Binding("save") { call in
             let m = try call.value(1, type)
-            let path = try call.string(2)
+            let path = try call.path(2)
             let o = try Options(call, 3, allowed: ["dtype"])
             let dtype = try o.choice("dtype", ["F32", "F64"]).flatMap(SafeTensorsDType.init(rawValue:)) ?? .f32
             try ModelFile.write(m, to: path, dtype: dtype)

@@ -16,8 +16,8 @@ enum Messages {
         "entry \(index) is a \(got), \(expected) expected"
     }
     static func unknownOption(_ key: String, allowed: [String]) -> String {
-        allowed.isEmpty ? "unknown option '\(key)' (this function takes no options)"
-            : "unknown option '\(key)' (expected one of: \(allowed.joined(separator: ", ")))"
+        allowed.isEmpty ? "unknown option '\(untrusted: key)' (this function takes no options)"
+            : "unknown option '\(untrusted: key)' (expected one of: \(allowed.joined(separator: ", ")))"
     }
     static func optionType(_ key: String, _ expected: String, got: String) -> String {
         "option '\(key)' must be \(expected), got \(got)"
@@ -28,9 +28,11 @@ enum Messages {
     static func settingRange(_ name: String, _ requirement: String, got: String) -> String {
         "\(name) must be \(requirement), got \(got)"
     }
+    static let pathWithNul = "file name contains a NUL byte"
+    static let pathNotUTF8 = "file name is not valid UTF-8"
     static let optionKeyNotString = "option names must be strings"
     static func optionChoice(_ key: String, _ choices: [String], got: String) -> String {
-        "option '\(key)' must be one of " + choices.map { "\"\($0)\"" }.joined(separator: ", ") + ", got \"\(got)\""
+        "option '\(key)' must be one of " + choices.map { "\"\($0)\"" }.joined(separator: ", ") + ", got \"\(untrusted: got)\""
     }
 
     // Sizes and indices.

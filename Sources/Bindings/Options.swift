@@ -10,7 +10,11 @@ public struct Options {
     let position: Int32
     let call: LuaCall
 
-    enum Value { case number(Double), integer(Int), string(String), boolean(Bool), other(String) }
+    enum Value {
+        case number(Double), integer(Int), string(String), boolean(Bool), other(String)
+        /// A string that is no file name: a NUL byte inside, or invalid UTF-8 (the reason).
+        case unusableString(String, reason: String)
+    }
 
     /// Reads argument `position`: nil/absent gives an empty Options; otherwise it must be a
     /// table whose keys are all in `allowed`.
@@ -36,7 +40,17 @@ public struct Options {
             case LUA_TNUMBER:
                 if lua_isinteger(L, -1) != 0 { values[key] = .integer(Int(lua_tointegerx(L, -1, nil))) }
                 else { values[key] = .number(lua_tonumberx(L, -1, nil)) }
-            case LUA_TSTRING: values[key] = .string(String(cString: geo_tostring(L, -1)))
+            case LUA_TSTRING:
+                var length = 0
+                let p = lua_tolstring(L, -1, &length)
+                let s = p.map { String(cString: $0) } ?? ""
+                if let p = p, UnsafeRawBufferPointer(start: p, count: length).contains(0) {
+                    values[key] = .unusableString(s, reason: Messages.pathWithNul)
+                } else if let p = p, String(validatingUTF8: p) == nil {
+                    values[key] = .unusableString(s, reason: Messages.pathNotUTF8)
+                } else {
+                    values[key] = .string(s)
+                }
             case LUA_TBOOLEAN: values[key] = .boolean(lua_toboolean(L, -1) != 0)
             default: values[key] = .other(LuaCall.typeName(L, -1))
             }
@@ -49,7 +63,7 @@ public struct Options {
     private func typeName(_ v: Value) -> String {
         switch v {
         case .number, .integer: return "number"
-        case .string: return "string"
+        case .string, .unusableString: return "string"
         case .boolean: return "boolean"
         case .other(let t): return t
         }
@@ -86,7 +100,14 @@ public struct Options {
     public func string(_ key: String) throws -> String? {
         guard let v = values[key] else { return nil }
         if case .string(let s) = v { return s }
+        if case .unusableString(let s, _) = v { return s }
         throw fail(key, "a string", v)
+    }
+    /// A file name (see `LuaCall.path`).
+    public func path(_ key: String) throws -> String? {
+        guard let v = values[key] else { return nil }
+        if case .unusableString(_, let reason) = v { throw call.argumentError(position, "option '\(key)': \(reason)") }
+        return try string(key)
     }
     /// One of the given strings.
     public func choice(_ key: String, _ choices: [String]) throws -> String? {

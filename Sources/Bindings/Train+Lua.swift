@@ -69,7 +69,7 @@ enum TrainLua {
         }
         c.subset = try o.integer("subset")
         try c.validate()
-        let outPath = try o.string("out")
+        let outPath = try o.path("out")
         let name = try o.string("name")
             ?? outPath.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent } ?? "vae"
         let progress = try o.boolean("progress"), verbose = try o.boolean("verbose") ?? false

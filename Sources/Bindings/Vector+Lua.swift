@@ -70,7 +70,9 @@ enum VectorLua {
     }
 
     private static func arithmetic(_ call: LuaCall, _ op: String) -> LuaError {
-        call.runtimeError(Messages.arithmetic(op, call.typeName(1), call.typeName(2)))
+        // A freed vector says so, rather than that it cannot be combined.
+        for i: Int32 in [1, 2] where type.isFreed(call.L, i) { return call.runtimeError(Messages.freed(type.name)) }
+        return call.runtimeError(Messages.arithmetic(op, call.typeName(1), call.typeName(2)))
     }
     private static func elementwise(_ call: LuaCall, _ op: String, _ f: (Vector, Vector) throws -> Vector) throws -> Int32 {
         guard let a = type.value(call.L, 1), let b = type.value(call.L, 2) else { throw arithmetic(call, op) }

@@ -98,10 +98,15 @@ static int geo_tostringall(lua_State *L) {
 }
 static inline void geo_pushtostring(lua_State *L) { lua_pushcfunction(L, geo_tostringall); }
 
+/* Bindings (`@_cdecl`): clears the engine's pending interrupt once the hook has delivered it,
+ * so that one Ctrl-C is one error. Returns before the hook raises. */
+extern void geo_interrupt_delivered(void);
+
 /* The Ctrl-C hook (lua.c's lstop): clears itself and raises "interrupted". */
 static void geo_interrupthook(lua_State *L, lua_Debug *ar) {
     (void)ar;
     lua_sethook(L, NULL, 0, 0);
+    geo_interrupt_delivered();
     luaL_error(L, "interrupted");
 }
 /* Installs the hook; lua_sethook is safe to call from a signal handler (lua.c's laction). */

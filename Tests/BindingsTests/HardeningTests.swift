@@ -95,4 +95,43 @@ final class BindingsHardeningTests: LuaTestCase {
                          chunkName: "=sweep")
         XCTAssertEqual(e2?.description.components(separatedBy: "\n").first, "sweep:1: interrupted")
     }
+
+    /// File names with a NUL byte or invalid UTF-8 would name another file: errors instead.
+    func testFileNamesMustBeWhatTheyLookLike() {
+        assertError("geo.save_png('/tmp/x.png\\0.txt', geo.vec{0.5})", "bad argument #1 to 'save_png' (file name contains a NUL byte)")
+        assertError("geo.load('/tmp/\\255.onnx')", "bad argument #1 to 'load' (file name is not valid UTF-8)")
+        assertError("geo.load{decoder = 'a\\0b.onnx'}", "bad argument #1 to 'load' (option 'decoder': file name contains a NUL byte)")
+    }
+
+    /// Option names and values from the user are cut in messages like any untrusted text.
+    func testHugeOptionNamesAndValuesAreCut() {
+        let long = eval("select(2, pcall(geo.sweep, geo.sphere{}, {measure = string.rep('x', 100000)}))").first ?? ""
+        XCTAssertLessThan(long.count, 600, long)
+        XCTAssertTrue(long.hasSuffix("...(99800 more characters)\")"), String(long.suffix(80)))
+        let key = eval("select(2, pcall(geo.sphere, {[string.rep('k', 100000)] = 1}))").first ?? ""
+        XCTAssertLessThan(key.count, 600)
+    }
+
+    /// One Ctrl-C is one error: an interrupt the engine delivered inside pcall is not raised
+    /// again by the hook after pcall returns, and one the hook delivered does not stop the
+    /// next engine call.
+    func testOneInterruptIsOneError() {
+        let interrupt = Binding("interrupt_me") { _ in LuaSession.interrupt(); return 0 }
+        interrupt.push(lua.L)
+        lua_setglobal(lua.L, "interrupt_me")
+        let e = lua.run("""
+            local sampler = function(k) if k == 2 then interrupt_me() end return geo.vec{1, 1} end
+            ok, err = pcall(geo.sweep, geo.sphere{}, {samples = 100, sampler = sampler})
+            for i = 1, 1000 do local x = i * 2 end
+            after = geo.sweep(geo.sphere{}, {samples = 3}).count
+            """, chunkName: "=once")
+        XCTAssertNil(e, "\(String(describing: e))")
+        XCTAssertEqual(eval("ok, err, after"), ["false", "once:1: interrupted", "3"])
+        // Delivered by the hook in Lua code under pcall: the next engine call runs.
+        XCTAssertNil(lua.run("""
+            ok2 = pcall(function() interrupt_me() for i = 1, 10 do end end)
+            after2 = geo.sweep(geo.sphere{}, {samples = 3}).count
+            """, chunkName: "=hook"))
+        XCTAssertEqual(eval("ok2, after2"), ["false", "3"])
+    }
 }
