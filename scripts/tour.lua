@@ -16,7 +16,7 @@ local s = geo.sphere{radius = r}
 header(string.format("Sphere of radius %g", r))
 local a, b = geo.vec{1.0, 0.2}, geo.vec{2.0, 2.5}
 local great = r * math.acos(s:decode(a):dot(s:decode(b)) / r^2)
-for _, solver in ipairs{"georce", "descent"} do
+for _, solver in ipairs{"newton", "georce", "descent"} do
   local p = geo.geodesic(s, a, b, {solver = solver, points = 64})
   row(string.format("geodesic length (%s, %d iterations)", solver, p.iterations), p:length(), great)
 end

@@ -2,7 +2,7 @@ import CLua
 import GeoEngine
 
 /// The geometry of SPEC's Lua API:
-///     geo.geodesic(m, a, b [, {points=64, solver="georce"|"descent", tol=1e-6, max_iter=, init=path, progress=}])
+///     geo.geodesic(m, a, b [, {points=64, solver="newton"|"georce"|"descent", tol=1e-6, max_iter=, init=path, progress=}])
 ///     geo.exp(m, z, v [, {steps=100, method="rk4"|"projection", progress=}])   -> Vector, Path
 ///     geo.log(m, a, b [, {points=, solver=, tol=, max_iter=, steps=, progress=, details=false}])
 ///                                                                              -> Vector [, details]

@@ -26,21 +26,21 @@ final class GeometryTests: LuaTestCase {
         // 64 points: 63 equal chords of the great circle. Achieved 0 (to the last bit).
         let chords = 2 * 63 * sin(great / 126)
         XCTAssertEqual(number("p:length()"), chords, accuracy: 1e-14 * chords)
-        XCTAssertEqual(eval("#p, p.solver, p.converged, p.stop"), ["64", "georce", "true", "converged"])
+        XCTAssertEqual(eval("#p, p.solver, p.converged, p.stop"), ["64", "newton", "true", "converged"])
         // Why a solver stopped: its iteration limit, or a stall below the rounding floor.
         XCTAssertEqual(eval("(function() local q = geo.geodesic(s, a, b, {max_iter = 1}) return q.converged, q.stop, tostring(q) end)()"),
-                       ["false", "max_iter", "geo.Path(64 points on sphere, solver georce, not converged (max_iter) after 1 iteration)"])
+                       ["false", "max_iter", "geo.Path(64 points on sphere, solver newton, not converged (max_iter) after 1 iteration)"])
         XCTAssertEqual(eval("geo.geodesic(s, a, b, {points = 16, tol = 1e-300}).stop, geo.line(s, a, b).stop"), ["stalled", "converged"])
         XCTAssertEqual(eval("geo.geodesic(s, a, b, {points = 16, solver = 'descent'}).solver"), ["descent"])
         // exp undoes log to the log map's tolerance, 1e-9 (achieved 8.2e-12).
         XCTAssertLessThanOrEqual(number("(geo.exp(s, a, geo.log(s, a, b)) - b):norm()"), 1e-9)
         XCTAssertEqual(eval("select('#', geo.exp(s, a, geo.vec{0.1, 0}))"), ["2"])
-        // log's details: the 64-point georce geodesic, the shot ending at exp_a(v), the residual
+        // log's details: the 64-point newton geodesic, the shot ending at exp_a(v), the residual
         // that is that end's distance to b, a guess O(1/T^2) from v, a whole number of
         // Broyden iterations within the limit (50); |v|_M is the great-circle distance.
         lua.run("v, d = geo.log(s, a, b, {details = true})")
         XCTAssertEqual(eval("select('#', geo.log(s, a, b)), #d.geodesic, d.geodesic.solver, #d.shot, d.shot.solver, d.shot[#d.shot] == geo.exp(s, a, v), math.type(d.iterations)"),
-                       ["1", "64", "georce", "101", "exp-rk4", "true", "integer"])
+                       ["1", "64", "newton", "101", "exp-rk4", "true", "integer"])
         XCTAssertEqual(number("d.residual - (d.shot[#d.shot] - b):norm()"), 0)
         XCTAssertLessThanOrEqual(number("d.iterations"), 50)
         let (guessError, speed) = (number("(d.initial_guess - v):norm() / v:norm()"), number("math.sqrt(v:dot(s:metric(a) * v))"))
@@ -117,7 +117,7 @@ final class GeometryTests: LuaTestCase {
         assertError("geo.geodesic(s, a, geo.vec{1})", "dimension mismatch: latent_dim is 2, end point has 1")
         assertError("geo.geodesic(s, geo.vec{0/0, 1}, b)", "start point has a NaN or infinite entry")
         assertError("geo.geodesic(s, a, b, {points = 1})", "bad argument #4 to 'geodesic' (option 'points' must be an integer from 2 to 100000, got 1)")
-        assertError("geo.geodesic(s, a, b, {solver = 'adam'})", "bad argument #4 to 'geodesic' (option 'solver' must be one of \"georce\", \"descent\", got \"adam\")")
+        assertError("geo.geodesic(s, a, b, {solver = 'adam'})", "bad argument #4 to 'geodesic' (option 'solver' must be one of \"newton\", \"georce\", \"descent\", got \"adam\")")
         assertError("geo.geodesic(s, a, b, {init = 3})", "bad argument #4 to 'geodesic' (option 'init' must be a geo.Path, got number)")
         assertError("geo.geodesic(s, a)", "bad argument #3 to 'geodesic' (geo.Vector expected, got no value)")
         assertError("geo.exp(s, a, b, {steps = 0})", "bad argument #4 to 'exp' (option 'steps' must be an integer from 1 to 10000000, got 0)")

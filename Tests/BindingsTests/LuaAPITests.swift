@@ -314,8 +314,8 @@ final class LuaAPITests: LuaTestCase {
         assertError("geo.analogy(s, a, b, c, {transport = 'schild'})",
                     "\(f) (option 'transport' must be one of \"projection\", \"polar\", got \"schild\")")
         assertError("geo.analogy(s, a, b, c, {steps = 0})", "\(f) (option 'steps' must be an integer from 1 to 10000000, got 0)")
-        assertError("geo.analogy(s, a, b, c, {solver = 'newton'})",
-                    "\(f) (option 'solver' must be one of \"georce\", \"descent\", got \"newton\")")
+        assertError("geo.analogy(s, a, b, c, {solver = 'gauss'})",
+                    "\(f) (option 'solver' must be one of \"newton\", \"georce\", \"descent\", got \"gauss\")")
         assertError("geo.analogy(s, a, b, c, {details = true})",
                     "\(f) (unknown option 'details' (expected one of: points, solver, tol, max_iter, progress, steps, transport))")
     }

@@ -139,10 +139,10 @@ final class GeodesicTests: XCTestCase {
     /// so its length is 2 r 63 sin(theta / 126) (theta the angle between the endpoints' images)
     /// and point i sits at angle i theta / 63 along it; converged.
     func testSphereGeodesicsAreGreatCircles() throws {
-        // (radius, separation, solvers): every case with GEORCE, some with descent too (slow).
+        // (radius, separation, solvers): every case with Newton, some with descent too (slow).
         let cases: [(Double, Double, [GeodesicSolver])] = [
-            (1, 0.1, [.georce, .descent]), (1, 0.8, [.georce]), (1, 1.7, [.georce, .descent]), (1, 2.6, [.georce]),
-            (2, 0.1, [.georce]), (2, 0.8, [.georce, .descent]), (2, 1.7, [.georce]), (2, 2.6, [.georce, .descent]),
+            (1, 0.1, [.newton, .descent]), (1, 0.8, [.newton]), (1, 1.7, [.newton, .descent]), (1, 2.6, [.newton]),
+            (2, 0.1, [.newton]), (2, 0.8, [.newton, .descent]), (2, 1.7, [.newton]), (2, 2.6, [.newton, .descent]),
         ]
         for (r, sep, solvers) in cases {
             let sphere = try Sphere(radius: r)
@@ -164,8 +164,8 @@ final class GeodesicTests: XCTestCase {
                 // The discrete geodesic: T - 1 = 63 equal chords of the great circle, each
                 // subtending theta / 63 (theta = exact / r), so L = 2 r 63 sin(theta / 126).
                 let chords = 2 * r * 63 * sin(exact / r / 126)
-                // Achieved: georce <= 2.6e-15, descent <= 1.5e-13 (its residual stops at 1e-6).
-                XCTAssertEqual(length, chords, accuracy: (solver == .georce ? 1e-14 : 3e-13) * chords, what)
+                // Achieved: newton <= 2.6e-15, descent <= 1.5e-13 (its residual stops at 1e-6).
+                XCTAssertEqual(length, chords, accuracy: (solver == .newton ? 1e-14 : 3e-13) * chords, what)
                 let x = try p.decode(on: sphere)
                 var offPlane = 0.0, spacing = 0.0
                 for i in 0..<x.rows { offPlane = try max(offPlane, abs(x.row(i).dot(normal))) }
@@ -176,8 +176,8 @@ final class GeodesicTests: XCTestCase {
                     let expected = try (e1 * cos(angle) + e2 * sin(angle)) * r
                     spacing = try max(spacing, (x.row(i) - expected).norm / r)
                 }
-                // Achieved (relative to r): georce <= 6.5e-8, descent <= 1.2e-6.
-                let positionTolerance = solver == .georce ? 1e-7 : 2e-6
+                // Achieved (relative to r): newton <= 6.5e-8, descent <= 1.2e-6.
+                let positionTolerance = solver == .newton ? 1e-7 : 2e-6
                 XCTAssertLessThan(offPlane, positionTolerance * r, what)
                 XCTAssertLessThan(spacing, positionTolerance, what)
                 // Equal data-space steps at a discrete geodesic: L^2 = 2E.
@@ -187,26 +187,26 @@ final class GeodesicTests: XCTestCase {
         }
     }
 
-    /// Near a pole the spherical coordinates degenerate (M = diag(r^2, r^2 sin^2 t)); GEORCE
+    /// Near a pole the spherical coordinates degenerate (M = diag(r^2, r^2 sin^2 t)); Newton
     /// still converges between points close to it, and a path across the pole (where the chart,
     /// not the sphere, is singular) returns without error even if it cannot converge.
     func testSphereNearThePole() throws {
         let sphere = try Sphere()
         let a = Vector([0.05, 0]), b = Vector([0.05, 1.5])
         let exact = acos(try sphere.decode(a).dot(try sphere.decode(b)))
-        let p = try solve(sphere, a, b, .georce)
+        let p = try solve(sphere, a, b, .newton)
         XCTAssertTrue(p.converged)
         // 63 equal chords of the great circle.
         let chords = 2 * 63 * sin(exact / 126)
         XCTAssertEqual(try p.length(on: sphere), chords, accuracy: 3e-14 * chords)   // achieved 1.3e-14
-        let across = try solve(sphere, Vector([0.01, 0]), Vector([0.02, 3.1]), .georce, maxIterations: 50)
+        let across = try solve(sphere, Vector([0.01, 0]), Vector([0.02, 3.1]), .newton, maxIterations: 50)
         XCTAssertEqual(across.count, 64)
         XCTAssertTrue(across.points.allSatisfy { $0.isFinite })
         XCTAssertLessThanOrEqual(try across.energy(on: sphere), try Path.line(from: Vector([0.01, 0]), to: Vector([0.02, 3.1])).energy(on: sphere))
     }
 
     /// Plane: the geodesic is the straight line, from the line itself (0 iterations) and from a
-    /// bent start; GEORCE needs one iteration there (its model is exact for a linear map).
+    /// bent start; Newton needs one iteration there (its model is exact for a linear map).
     func testPlaneGeodesicIsTheStraightLine() throws {
         let plane = try Plane(dim: 3)
         let a = Vector([1, -2, 0.5]), b = Vector([-0.5, 1, 2])
@@ -218,10 +218,10 @@ final class GeodesicTests: XCTestCase {
         let points = 16
         let line = try Path.line(from: a, to: b, points: points)
         let start = try bentPath(a, b, bump: Vector([0.4, 0.3, -0.6]), points: points)
-        for (solver, tol) in [(GeodesicSolver.georce, 1e-6), (.descent, 1e-10)] {
+        for (solver, tol) in [(GeodesicSolver.newton, 1e-6), (.descent, 1e-10)] {
             let p = try solve(plane, a, b, solver, points: points, tol: tol, initial: start)
             XCTAssertTrue(p.converged, "\(solver)")
-            if solver == .georce { XCTAssertEqual(p.iterations, 1) }
+            if solver == .newton { XCTAssertEqual(p.iterations, 1) }
             for i in 0..<points {
                 XCTAssertLessThan(try (p.points[i] - line.points[i]).norm, 1e-8, "\(solver) point \(i)")
             }
@@ -229,12 +229,12 @@ final class GeodesicTests: XCTestCase {
     }
 
     /// An anisotropic linear map: the metric is constant, so the geodesic is the straight latent
-    /// line, which GEORCE reaches in one iteration from any start.
-    func testLinearMapGEORCEConvergesInOneIteration() throws {
+    /// line, which Newton reaches in one iteration from any start.
+    func testLinearMapNewtonConvergesInOneIteration() throws {
         let g = LinearMap(try Matrix(rows: 3, cols: 2, scalars: [3, 0, 0, 0.2, 1, 1]))
         let a = Vector([1, 2]), b = Vector([-1, 0.5])
         let start = try bentPath(a, b, bump: Vector([0.5, -1]), points: 20)
-        let p = try solve(g, a, b, .georce, points: 20, initial: start)
+        let p = try solve(g, a, b, .newton, points: 20, initial: start)
         XCTAssertTrue(p.converged); XCTAssertEqual(p.iterations, 1)
         let line = try Path.line(from: a, to: b, points: 20)
         // Exact up to rounding and the 1e-12 relative ridge on the metric.
@@ -264,29 +264,29 @@ final class GeodesicTests: XCTestCase {
     func testTorusSolversAgree() throws {
         let torus = try Torus(R: 2, r: 1)
         let a = Vector([0.3, 0.1]), b = Vector([2.6, 1.9])
-        let georce = try solve(torus, a, b, .georce, points: 32)
+        let newton = try solve(torus, a, b, .newton, points: 32)
         let descent = try solve(torus, a, b, .descent, points: 32)
-        XCTAssertTrue(georce.converged); XCTAssertTrue(descent.converged)
-        let eg = try georce.energy(on: torus), ed = try descent.energy(on: torus)
+        XCTAssertTrue(newton.converged); XCTAssertTrue(descent.converged)
+        let eg = try newton.energy(on: torus), ed = try descent.energy(on: torus)
         XCTAssertEqual(eg, ed, accuracy: 1e-6 * eg)
         XCTAssertLessThan(eg, try Path.line(from: a, to: b, points: 32).energy(on: torus) * 0.99)
-        print("torus: energy georce \(eg) (\(georce.iterations) iterations, \(georce.evaluations) evaluations), descent \(ed) (\(descent.iterations) iterations, \(descent.evaluations) evaluations)")
+        print("torus: energy newton \(eg) (\(newton.iterations) iterations, \(newton.evaluations) evaluations), descent \(ed) (\(descent.iterations) iterations, \(descent.evaluations) evaluations)")
     }
 
-    /// A small random neural decoder: the solvers agree on the energy, and GEORCE uses at least
+    /// A small random neural decoder: the solvers agree on the energy, and Newton uses at least
     /// 10x fewer generator evaluations.
-    func testNeuralDecoderGEORCEMatchesDescentWithFarFewerEvaluations() throws {
+    func testNeuralDecoderNewtonMatchesDescentWithFarFewerEvaluations() throws {
         let g = TanhMLP(latentDim: 4, hidden: 16, dataDim: 20, seed: 7)
         let a = Vector([-1, 0.5, 0.3, -0.8]), b = Vector([1, -0.4, 0.9, 0.6])
-        let georce = try solve(g, a, b, .georce, points: 32)
+        let newton = try solve(g, a, b, .newton, points: 32)
         let descent = try solve(g, a, b, .descent, points: 32, maxIterations: 200_000)
-        XCTAssertTrue(georce.converged); XCTAssertTrue(descent.converged)
-        let eg = try georce.energy(on: g), ed = try descent.energy(on: g)
+        XCTAssertTrue(newton.converged); XCTAssertTrue(descent.converged)
+        let eg = try newton.energy(on: g), ed = try descent.energy(on: g)
         let line = try Path.line(from: a, to: b, points: 32).energy(on: g)
         XCTAssertEqual(eg, ed, accuracy: 1e-6 * eg)
         XCTAssertLessThan(eg, 0.99 * line, "the geodesic should be clearly shorter than the line")
-        XCTAssertLessThanOrEqual(10 * georce.evaluations, descent.evaluations)
-        print("neural decoder (d 4, D 20, 32 points): line energy \(line); georce energy \(eg), \(georce.iterations) iterations, \(georce.evaluations) evaluations; descent energy \(ed), \(descent.iterations) iterations, \(descent.evaluations) evaluations; ratio \(Double(descent.evaluations) / Double(georce.evaluations))")
+        XCTAssertLessThanOrEqual(10 * newton.evaluations, descent.evaluations)
+        print("neural decoder (d 4, D 20, 32 points): line energy \(line); newton energy \(eg), \(newton.iterations) iterations, \(newton.evaluations) evaluations; descent energy \(ed), \(descent.iterations) iterations, \(descent.evaluations) evaluations; ratio \(Double(descent.evaluations) / Double(newton.evaluations))")
     }
 
     // MARK: Options, counting, progress
@@ -295,8 +295,8 @@ final class GeodesicTests: XCTestCase {
         let sphere = try Sphere()
         let a = Vector([1.2, 0.1]), b = Vector([1.9, 1.5])
         let start = try bentPath(a, b, bump: Vector([0.3, -0.2]), points: 40)
-        let fromLine = try solve(sphere, a, b, .georce, points: 40, tol: 1e-10)
-        let fromBent = try solve(sphere, a, b, .georce, points: 40, tol: 1e-10, initial: start)
+        let fromLine = try solve(sphere, a, b, .newton, points: 40, tol: 1e-10)
+        let fromBent = try solve(sphere, a, b, .newton, points: 40, tol: 1e-10, initial: start)
         XCTAssertTrue(fromLine.converged); XCTAssertTrue(fromBent.converged)
         XCTAssertEqual(fromBent.count, 40)
         XCTAssertLessThan(try Geodesic.residual(of: fromBent, on: sphere), 1e-10)
@@ -307,37 +307,38 @@ final class GeodesicTests: XCTestCase {
         let g = TanhMLP(latentDim: 4, hidden: 16, dataDim: 20, seed: 7)
         let a = Vector([-1, 0.5, 0.3, -0.8]), b = Vector([1, -0.4, 0.9, 0.6])
         // No iterations: the start is returned, not converged; evaluations follow the rule
-        // (endpoints 2; GEORCE: J(b) d + JVP n*d; descent: forward n + VJP n).
+        // (endpoints 2; Newton: J(b) d + one fused pass, n*d tangents and n*(d + 1) cotangents;
+        // descent: forward n + VJP n).
         let n = 30, d = 4
-        let g0 = try solve(g, a, b, .georce, points: 32, maxIterations: 0)
+        let g0 = try solve(g, a, b, .newton, points: 32, maxIterations: 0)
         let d0 = try solve(g, a, b, .descent, points: 32, maxIterations: 0)
         for p in [g0, d0] {
             XCTAssertFalse(p.converged); XCTAssertEqual(p.iterations, 0); XCTAssertEqual(p.stop, .maxIterations)
             XCTAssertEqual(p.points, try Path.line(from: a, to: b, points: 32).points)
         }
-        XCTAssertEqual(g0.evaluations, 2 + d + n * d)
+        XCTAssertEqual(g0.evaluations, 2 + d + n * (2 * d + 1))
         XCTAssertEqual(d0.evaluations, 2 + n + n)
 
         var reports = [ProgressReport]()
-        let p = try solve(g, a, b, .georce, points: 32, maxIterations: 3) { reports.append($0) }
+        let p = try solve(g, a, b, .newton, points: 32, maxIterations: 3) { reports.append($0) }
         XCTAssertFalse(p.converged); XCTAssertEqual(p.iterations, 3); XCTAssertEqual(p.stop, .maxIterations)
         XCTAssertEqual(reports.map(\.completed), [0, 1, 2, 3])
         XCTAssertTrue(reports.allSatisfy { $0.total == 3 && $0.detail.hasPrefix("energy ") })
-        XCTAssertEqual(GeodesicSolver.georce.defaultMaxIterations, 200)
+        XCTAssertEqual(GeodesicSolver.newton.defaultMaxIterations, 200)
         XCTAssertEqual(GeodesicSolver.descent.defaultMaxIterations, 50_000)
     }
 
-    /// A tolerance of 0 is below the residual's rounding floor: GEORCE reaches the great circle
+    /// A tolerance of 0 is below the residual's rounding floor: Newton reaches the great circle
     /// (quadratically), then stalls within `stallWindow` iterations instead of running to its
     /// limit; descent runs to its limit.
     func testToleranceBelowTheRoundingFloorStalls() throws {
         let sphere = try Sphere()
         let a = Vector([1.2, 0.1]), b = Vector([1.9, 1.5])
-        let converged = try solve(sphere, a, b, .georce, points: 40, tol: 1e-10)
+        let converged = try solve(sphere, a, b, .newton, points: 40, tol: 1e-10)
         XCTAssertEqual(converged.stop, .converged)
-        let p = try solve(sphere, a, b, .georce, points: 40, tol: 0)
+        let p = try solve(sphere, a, b, .newton, points: 40, tol: 0)
         XCTAssertEqual(p.stop, .stalled); XCTAssertFalse(p.converged)
-        XCTAssertLessThanOrEqual(p.iterations, converged.iterations + 2 * GEORCE.stallWindow)
+        XCTAssertLessThanOrEqual(p.iterations, converged.iterations + 2 * Newton.stallWindow)
         XCTAssertLessThan(try Geodesic.residual(of: p, on: sphere), 1e-10)
         for i in 0..<40 { XCTAssertLessThan(try (p.points[i] - converged.points[i]).norm, 1e-8) }
         let d = try solve(sphere, a, b, .descent, points: 40, tol: 0, maxIterations: 30)
@@ -345,11 +346,11 @@ final class GeodesicTests: XCTestCase {
     }
 
     /// On a ReLU network the energy has kinks, and a minimum can sit on one with a nonzero
-    /// gradient, so no tolerance-based test can pass there. GEORCE stops as stalled at such a
+    /// gradient, so no tolerance-based test can pass there. Newton stops as stalled at such a
     /// point (before this rule it used all 200 iterations, to an energy 1.3e-7 lower), and the
     /// point is a minimum to that order: 500 steps of gradient descent started from it lower the
     /// energy by less than 1e-6 of itself.
-    func testGEORCEStallsAtAKinkOfAReLUNetwork() throws {
+    func testNewtonStallsAtAKinkOfAReLUNetwork() throws {
         var rng = SeededRandom(seed: 1)
         func lin(_ o: Int, _ i: Int) -> LayerSpec {
             .linear(weight: randomTensor([o, i], &rng, scale: 1 / Double(i).squareRoot()), bias: randomTensor([o], &rng, scale: 0.1))
@@ -357,7 +358,7 @@ final class GeodesicTests: XCTestCase {
         let g = try NeuralNetwork(latentDim: 4, layers: [lin(64, 4), .activation(.relu), lin(64, 64), .activation(.relu),
                                                          lin(40, 64), .activation(.sigmoid)])
         let a = rng.normalVector(4), b = rng.normalVector(4)
-        let p = try solve(g, a, b, .georce, points: 32)
+        let p = try solve(g, a, b, .newton, points: 32)
         XCTAssertEqual(p.stop, .stalled)
         XCTAssertLessThan(p.iterations, 100)
         let e = try p.energy(on: g)
@@ -367,7 +368,7 @@ final class GeodesicTests: XCTestCase {
     }
 
     func testStallDetector() {
-        var s = GEORCE.StallDetector(window: 3)
+        var s = Newton.StallDetector(window: 3)
         // Progress: a new energy below the best by more than the round-off zone, or a residual
         // below half the best.
         XCTAssertFalse(s.stalled(energy: 10, residual: 1))
@@ -382,7 +383,7 @@ final class GeodesicTests: XCTestCase {
     }
 
     func testTwoPointsGiveTheSegment() throws {
-        let p = try solve(try Sphere(), Vector([1, 0]), Vector([2, 1]), .georce, points: 2)
+        let p = try solve(try Sphere(), Vector([1, 0]), Vector([2, 1]), .newton, points: 2)
         XCTAssertEqual(p.points, [Vector([1, 0]), Vector([2, 1])])
         XCTAssertTrue(p.converged); XCTAssertEqual(p.iterations, 0)
     }
@@ -397,30 +398,30 @@ final class GeodesicTests: XCTestCase {
                 XCTAssertEqual((error as? GeoError)?.description, expected.description, "\(error)", line: line)
             }
         }
-        expect(.dimensionMismatch("latent_dim is 2, start point has 3")) { try self.solve(sphere, Vector([1, 0, 0]), b, .georce) }
+        expect(.dimensionMismatch("latent_dim is 2, start point has 3")) { try self.solve(sphere, Vector([1, 0, 0]), b, .newton) }
         expect(.dimensionMismatch("latent_dim is 2, end point has 1")) { try self.solve(sphere, a, Vector([1]), .descent) }
-        expect(.invalidArgument("start point has a NaN or infinite entry")) { try self.solve(sphere, Vector([.nan, 0]), b, .georce) }
+        expect(.invalidArgument("start point has a NaN or infinite entry")) { try self.solve(sphere, Vector([.nan, 0]), b, .newton) }
         expect(.invalidArgument("end point has a NaN or infinite entry")) { try self.solve(sphere, a, Vector([1, .infinity]), .descent) }
         for points in [1, 0, -5, GeodesicOptions.maxPoints + 1] {
             expect(.invalidArgument("points must be an integer from 2 to \(GeodesicOptions.maxPoints), got \(points)")) {
-                try self.solve(sphere, a, b, .georce, points: points)
+                try self.solve(sphere, a, b, .newton, points: points)
             }
         }
-        expect(.invalidArgument("tol must be a finite number >= 0, got nan")) { try self.solve(sphere, a, b, .georce, tol: .nan) }
-        expect(.invalidArgument("tol must be a finite number >= 0, got -1")) { try self.solve(sphere, a, b, .georce, tol: -1) }
+        expect(.invalidArgument("tol must be a finite number >= 0, got nan")) { try self.solve(sphere, a, b, .newton, tol: .nan) }
+        expect(.invalidArgument("tol must be a finite number >= 0, got -1")) { try self.solve(sphere, a, b, .newton, tol: -1) }
         expect(.invalidArgument("max_iter must be an integer from 0 to 2147483647, got -1")) { try self.solve(sphere, a, b, .descent, maxIterations: -1) }
         let wrongEnd = try Path.line(from: a, to: Vector([2, 2]), points: 5)
         expect(.invalidArgument("the initial path must start at the start point and end at the end point")) {
-            try self.solve(sphere, a, b, .georce, initial: wrongEnd)
+            try self.solve(sphere, a, b, .newton, initial: wrongEnd)
         }
         var wrongDim = try Path.line(from: a, to: b, points: 5)
         wrongDim.points[2] = Vector([1, 2, 3])
-        expect(.dimensionMismatch("latent_dim is 2, initial path point 3 has 3")) { try self.solve(sphere, a, b, .georce, initial: wrongDim) }
+        expect(.dimensionMismatch("latent_dim is 2, initial path point 3 has 3")) { try self.solve(sphere, a, b, .newton, initial: wrongDim) }
         var nanPath = try Path.line(from: a, to: b, points: 5)
         nanPath.points[1] = Vector([.nan, 1])
         expect(.invalidArgument("initial path point 2 has a NaN or infinite entry")) { try self.solve(sphere, a, b, .descent, initial: nanPath) }
         expect(.invalidArgument("the initial path must have from 2 to \(GeodesicOptions.maxPoints) points, got 1")) {
-            try self.solve(sphere, a, b, .georce, initial: Path(points: [a], solver: "line"))
+            try self.solve(sphere, a, b, .newton, initial: Path(points: [a], solver: "line"))
         }
     }
 

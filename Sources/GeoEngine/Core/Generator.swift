@@ -22,6 +22,29 @@ public protocol Generator: AnyObject {
     /// g(z) [n, D], the first derivatives J u, J v and the exact second directional derivative
     /// D2g(z)[u, v] = sum_ab d2g/dz_a dz_b u_a v_b, each [n*k, D].
     func secondOrder(_ z: Matrix, u: Matrix, v: Matrix) throws -> SecondOrderResult
+
+    /// Forward over reverse, fused: one pass with k tangents u per point ([n*k, d]) gives
+    /// g(z) [n, D] and J(z) u [n*k, D]; `cotangents` turns the values into one cotangent c per
+    /// point ([n, D]); the reverse pass gives the gradient J(z)^T c [n, d] and the Hessian-vector
+    /// products Hess<c, g>(z) u [n*k, d], exactly. A default implementation (from `jvp`, `vjp`
+    /// and d second-order pairs per tangent) serves generators that have no faster one.
+    func hessianVectorProducts(_ z: Matrix, tangents: Matrix, cotangents: (Matrix) throws -> Matrix) throws
+        -> HessianVectorProducts
+}
+
+/// The result of `Generator.hessianVectorProducts`.
+public struct HessianVectorProducts {
+    /// g(z), [n, D].
+    public var value: Matrix
+    /// J(z) u for every tangent row, [n*k, D].
+    public var jvp: Matrix
+    /// J(z)^T c, [n, d].
+    public var gradient: Matrix
+    /// Hess<c, g>(z) u for every tangent row, [n*k, d].
+    public var hvp: Matrix
+    public init(value: Matrix, jvp: Matrix, gradient: Matrix, hvp: Matrix) {
+        self.value = value; self.jvp = jvp; self.gradient = gradient; self.hvp = hvp
+    }
 }
 
 /// The result of `Generator.secondOrder`.
@@ -42,6 +65,50 @@ public struct SecondOrderResult {
 extension Generator {
     /// D, the number of outputs: the product of `dataShape`.
     public var dataDim: Int { dataShape.reduce(1, *) }
+
+    /// Hess<c, g>(z) u for one cotangent c per point ([n, D]) and k tangents u per point:
+    /// `hessianVectorProducts` with fixed cotangents.
+    public func hvp(_ z: Matrix, cotangents: Matrix, tangents: Matrix) throws -> (value: Matrix, gradient: Matrix, hvp: Matrix) {
+        let r = try hessianVectorProducts(z, tangents: tangents) { _ in cotangents }
+        return (r.value, r.gradient, r.hvp)
+    }
+
+    /// The default `hessianVectorProducts`: a JVP for the values and J u, a VJP for J^T c, and
+    /// <c, D2g[e_a, u]> for every unit vector e_a from second-order forward mode (d pairs per
+    /// tangent). Exact, and cheap for the analytic surfaces; networks have a faster one.
+    public func hessianVectorProducts(_ z: Matrix, tangents: Matrix, cotangents: (Matrix) throws -> Matrix) throws
+        -> HessianVectorProducts {
+        let k = try checkBatch(z, tangents: tangents)
+        let n = z.rows, d = latentDim, dd = dataDim
+        let (value, ju) = try jvp(z, tangents: tangents)
+        let c = try cotangents(value)
+        guard c.rows == n, c.cols == dd else {
+            throw GeoError.dimensionMismatch("cotangents are \(c.rows)x\(c.cols), expected \(n)x\(dd)")
+        }
+        let gradient = try vjp(z, cotangents: c).cotangents
+        var hvp = Matrix(rows: n * k, cols: d)
+        if n * k > 0 && d > 0 {
+            var eu = Matrix(rows: n * k * d, cols: d), uu = Matrix(rows: n * k * d, cols: d)
+            for r in 0..<(n * k) {
+                for a in 0..<d {
+                    eu.scalars[(r * d + a) * d + a] = 1
+                    for b in 0..<d { uu.scalars[(r * d + a) * d + b] = tangents.scalars[r * d + b] }
+                }
+            }
+            let so = try secondOrder(z, u: eu, v: uu)
+            for p in 0..<n {
+                for r in (p * k)..<((p + 1) * k) {
+                    for a in 0..<d {
+                        var s = 0.0
+                        let row = (r * d + a) * dd
+                        for j in 0..<dd { s += c.scalars[p * dd + j] * so.d2.scalars[row + j] }
+                        hvp.scalars[r * d + a] = s
+                    }
+                }
+            }
+        }
+        return HessianVectorProducts(value: value, jvp: ju, gradient: gradient, hvp: hvp)
+    }
 
     /// Checks that `z` is a batch of latent points and returns the tangent multiplicity k of
     /// `tangents` (rows per point). Shared by implementations.

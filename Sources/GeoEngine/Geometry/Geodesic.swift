@@ -4,9 +4,13 @@ import Foundation
 /// The algorithm that minimises the discrete energy of a path (see `Geodesic`).
 public enum GeodesicSolver: String, CaseIterable, CustomStringConvertible {
     /// Newton's method on the discrete energy with its exact block-tridiagonal Hessian (block
-    /// Cholesky, Gauss–Newton fallback) and a line search, in the outline of GEORCE (Rygaard &
-    /// Hauberg 2025); converges quadratically, typically in a few to a dozen iterations. The
-    /// default. See `GEORCE`.
+    /// Cholesky, Gauss–Newton fallback) and a line search; converges quadratically, typically in
+    /// a few to a dozen iterations. The default. See `Newton`.
+    case newton
+    /// GEORCE as published (Rygaard & Hauberg 2025): the control formulation of the discrete
+    /// problem with the metric frozen at each iterate, the closed-form update through the
+    /// multipliers, and its backtracking line search. It minimises the linearised energy
+    /// sum_t |J(z_t) u_t|^2, so its paths differ from the others' by O(1/T^2). See `GEORCE`.
     case georce
     /// The gradient descent of Shao, Kumar & Fletcher (2018) with a backtracking step size;
     /// thousands of cheap iterations. See `GradientDescent`.
@@ -14,10 +18,12 @@ public enum GeodesicSolver: String, CaseIterable, CustomStringConvertible {
 
     public var description: String { rawValue }
 
-    /// The iteration limit used when `GeodesicOptions.maxIterations` is nil: 200 for GEORCE,
+    /// The iteration limit used when `GeodesicOptions.maxIterations` is nil: 200 for Newton,
+    /// 1000 for GEORCE (the authors' default),
     /// 50 000 for gradient descent.
     public var defaultMaxIterations: Int {
         switch self {
+        case .newton: return Newton.defaultMaxIterations
         case .georce: return GEORCE.defaultMaxIterations
         case .descent: return GradientDescent.defaultMaxIterations
         }
@@ -30,7 +36,7 @@ public struct GeodesicOptions {
     /// at most `GeodesicOptions.maxPoints`. Default 64. Ignored when `initialPath` is given
     /// (the initial path's point count is used).
     public var points: Int
-    /// The solver, `.georce` by default.
+    /// The solver, `.newton` by default.
     public var solver: GeodesicSolver
     /// The stopping tolerance on the residual `Geodesic.residual` (a dimensionless measure of
     /// the energy gradient, the same for both solvers). Default 1e-6. Must be finite and >= 0.
@@ -56,7 +62,7 @@ public struct GeodesicOptions {
         if let m = maxIterations { try Setting.integer("max_iter", m, in: GeodesicOptions.iterationRange) }
     }
 
-    public init(points: Int = 64, solver: GeodesicSolver = .georce, tolerance: Double = 1e-6,
+    public init(points: Int = 64, solver: GeodesicSolver = .newton, tolerance: Double = 1e-6,
                 maxIterations: Int? = nil, initialPath: Path? = nil) {
         self.points = points; self.solver = solver; self.tolerance = tolerance
         self.maxIterations = maxIterations; self.initialPath = initialPath
@@ -72,7 +78,7 @@ public struct GeodesicOptions {
 ///
 ///     dE/dz_i = J(z_i)^T c_i,   c_i = dE/dg(z_i) = -(1/dt) [g(z_{i+1}) - 2 g(z_i) + g(z_{i-1})].
 ///
-/// Both solvers minimise this same E and stop on the same test, so their results agree.
+/// Newton and descent minimise this same E and stop on the same test, so their results agree.
 ///
 /// Stopping rule: the solver stops with `converged = true` as soon as the residual
 ///
@@ -86,13 +92,15 @@ public struct GeodesicOptions {
 /// it is 0 exactly at a discrete geodesic. A path with E = 0 (all points decode to one point) is
 /// a global minimum and counts as converged. The solver also stops, with `converged = false`
 /// and the reason in `Path.stop`, after `maxIterations` iterations (`.maxIterations`), when its
-/// line search can no longer decrease E (`.lineSearch`) or, GEORCE only, when its iterations
-/// stall (`.stalled`, see `GEORCE.stallWindow`); the last path is returned, never an error.
+/// line search can no longer decrease E (`.lineSearch`) or, Newton only, when its iterations
+/// stall (`.stalled`, see `Newton.stallWindow`); the last path is returned, never an error.
 /// Both line searches judge steps whose energy change is lost in rounding error by the slope
 /// instead (see `GeodesicProblem.accepts`), so the residual can be driven down to its own
 /// rounding floor, about T^2 * machine epsilon * |g| / L (|g| the size of the decoded points,
 /// L the path length): ~5e-13 for T = 63 on the unit sphere. A tolerance below that floor is never met: descent then runs to `maxIterations`,
-/// GEORCE stalls; either way `converged = false`.
+/// Newton stalls; either way `converged = false`. GEORCE minimises its own objective, the
+/// linearised energy E_G = sum_t |J(z_t) u_t|^2, and stops on the same residual formula
+/// applied to E_G (see `GEORCE`).
 ///
 /// Evaluations (`Path.evaluations`) count generator work per latent point and per tangent row:
 /// a forward pass or a VJP with one cotangent per point over n points counts n; a JVP with k
@@ -133,6 +141,9 @@ public enum Geodesic {
         let problem = try GeodesicProblem(g, a, b, segments: start.count - 1)
         let interior = try Matrix(rowVectors: Array(start[1..<(start.count - 1)]))
         switch options.solver {
+        case .newton:
+            return try Newton.run(problem, start: interior, tolerance: options.tolerance,
+                                  maxIterations: maxIterations, progress: progress)
         case .georce:
             return try GEORCE.run(problem, start: interior, tolerance: options.tolerance,
                                   maxIterations: maxIterations, progress: progress)

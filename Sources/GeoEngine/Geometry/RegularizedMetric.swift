@@ -96,6 +96,31 @@ public final class RegularizedMetric: Generator {
         return (try append(r.value, z, scaledBy: scale), out)
     }
 
+    /// For a cotangent (c, e): the gradient J^T c + sqrt(lambda) e, and Hess<(c, e), g_lambda> =
+    /// Hess<c, g> (the appended coordinates are linear).
+    public func hessianVectorProducts(_ z: Matrix, tangents: Matrix, cotangents: (Matrix) throws -> Matrix) throws
+        -> HessianVectorProducts {
+        let d = latentDim, dd = base.dataDim, c = dd + d
+        _ = try checkBatch(z, tangents: tangents)
+        var tail = Matrix(rows: z.rows, cols: d)
+        let r = try base.hessianVectorProducts(z, tangents: tangents) { value in
+            let full = try cotangents(try append(value, z, scaledBy: scale))
+            guard full.rows == z.rows, full.cols == c else {
+                throw GeoError.dimensionMismatch("cotangents are \(full.rows)x\(full.cols), expected \(z.rows)x\(c)")
+            }
+            var head = Matrix(rows: z.rows, cols: dd)
+            for i in 0..<z.rows {
+                for j in 0..<dd { head.scalars[i * dd + j] = full.scalars[i * c + j] }
+                for a in 0..<d { tail.scalars[i * d + a] = full.scalars[i * c + dd + a] }
+            }
+            return head
+        }
+        var gradient = r.gradient
+        for k in gradient.scalars.indices { gradient.scalars[k] += scale * tail.scalars[k] }
+        return HessianVectorProducts(value: try append(r.value, z, scaledBy: scale), jvp: try append(r.jvp, tangents, scaledBy: scale),
+                                     gradient: gradient, hvp: r.hvp)
+    }
+
     /// The appended coordinates are linear in z: their second derivative is 0.
     public func secondOrder(_ z: Matrix, u: Matrix, v: Matrix) throws -> SecondOrderResult {
         _ = try checkBatch(z, tangents: u)

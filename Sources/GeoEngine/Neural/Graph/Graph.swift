@@ -174,8 +174,7 @@ open class Graph: Generator {
                                   savedPerPoint: allDoublesPerRow, what: "a VJP")
         let out = try sliced(z, [cotangents], k: k, plan: plan, valueOutputs: 1) { zg, c in
             let kg = c[0].rows / max(1, zg.rows)
-            let r = try reverse(zg, tangents: nil, cotangents: c[0],
-                                layout: ReverseLayout(points: zg.rows, cotangentsPerPoint: kg))
+            let r = try reverse(zg, tangents: nil, layout: ReverseLayout(points: zg.rows, cotangentsPerPoint: kg)) { _ in c[0] }
             return [r.value, r.cotangents]
         }
         return (out[0], out[1])
@@ -199,32 +198,48 @@ open class Graph: Generator {
         return SecondOrderResult(value: out[0], ju: out[1], jv: out[2], d2: out[3])
     }
 
-    /// The Hessian-vector products of contracted outputs: for one cotangent c_i per point
-    /// ([n, D]) and k tangents u per point ([n*k, d]), g(z) [n, D], the gradient J(z_i)^T c_i
-    /// [n, d] and Hess<c_i, g>(z_i) u = sum_ab d2<c_i, g>/dz_a dz_b u_b for every tangent row
-    /// [n*k, d]: one forward pass with the tangents, then one reverse pass that carries the
-    /// tangents of its cotangents (forward over reverse).
-    public func hvp(_ z: Matrix, cotangents: Matrix, tangents: Matrix) throws
-        -> (value: Matrix, gradient: Matrix, hvp: Matrix) {
+    /// Forward over reverse (see `Generator.hessianVectorProducts`): one forward pass with the
+    /// k tangents per point, saving every value and its tangents; the cotangents from the
+    /// output's values; one reverse pass that carries the tangents of its cotangents. Tangents
+    /// are sliced to fit the memory budget; the cotangents go with every slice.
+    public func hessianVectorProducts(_ z: Matrix, tangents: Matrix, cotangents: (Matrix) throws -> Matrix) throws
+        -> HessianVectorProducts {
         let k = try checkBatch(z, tangents: tangents)
-        let kc = try checkBatch(z, tangents: cotangents, tangentCols: dataDim)
-        guard z.rows == 0 || kc == 1 else {
-            throw GeoError.dimensionMismatch("a Hessian-vector product takes one cotangent per point, got \(kc)")
-        }
-        let plan = try memoryPlan(points: z.rows, tangents: k, rowsPerTangent: 2, outputRowsPerPoint: 2 + k,
+        let n = z.rows, dd = dataDim
+        // The cotangents depend on the values of every point: one value pass first when the
+        // points are processed in groups (otherwise the pass below gives them).
+        let plan = try memoryPlan(points: n, tangents: k, rowsPerTangent: 2, outputRowsPerPoint: 3 + 2 * k,
                                   savedPerPoint: allDoublesPerRow, savedPerTangent: allDoublesPerRow,
                                   what: "a Hessian-vector product")
-        // Tangents are sliced; the cotangent (one per point) goes with every slice.
-        let out = try sliced(z, [tangents], k: k, plan: plan, valueOutputs: 2, alongside: [cotangents]) { zg, parts in
-            let t = parts[0], c = parts[1]
+        var c: Matrix?
+        if plan.tangentsPerSlice < k || plan.pointsPerGroup < n || pointsPerGroup(rowsPerPoint: 1 + k) < n {
+            let v = try forward(z)
+            c = try cotangents(v)
+            try checkCotangents(c, n)
+        }
+        var given = c
+        let out = try sliced(z, [tangents], k: k, plan: plan, valueOutputs: 2, alongside: given.map { [$0] } ?? []) { zg, parts in
+            let t = parts[0]
             let kg = t.rows / max(1, zg.rows)
             let layout = ReverseLayout(points: zg.rows, cotangentsPerPoint: 1, tangentsPerPoint: kg)
-            let r = try reverse(zg, tangents: t, cotangents: try stackRows([c, Matrix(rows: t.rows, cols: dataDim)], cols: dataDim),
-                                layout: layout)
+            var cg: Matrix?
+            let r = try reverse(zg, tangents: t, layout: layout) { value in
+                let cc = try parts.count > 1 ? parts[1] : cotangents(value)
+                try checkCotangents(cc, zg.rows)
+                cg = cc
+                return try stackRows([cc, Matrix(rows: t.rows, cols: dd)], cols: dd)
+            }
+            if given == nil { given = cg }
             let split = splitRows(r.cotangents, [zg.rows, t.rows])
-            return [r.value, split[0], split[1]]
+            return [r.value, split[0], r.tangents, split[1]]
         }
-        return (out[0], out[1], out[2])
+        return HessianVectorProducts(value: out[0], jvp: out[2], gradient: out[1], hvp: out[3])
+    }
+
+    private func checkCotangents(_ c: Matrix?, _ n: Int) throws {
+        guard let c = c, c.rows == n, c.cols == dataDim else {
+            throw GeoError.dimensionMismatch("cotangents must be \(n)x\(dataDim)")
+        }
     }
 
     // MARK: Passes
@@ -263,18 +278,19 @@ open class Graph: Generator {
     }
 
     /// A forward pass that saves every value (with `tangents` when given), then a reverse sweep
-    /// from the output's cotangent state (layout `layout`); returns the output's values and the
-    /// input's cotangent state.
-    func reverse(_ z: Matrix, tangents: Matrix?, cotangents: Matrix, layout: ReverseLayout) throws
-        -> (value: Matrix, cotangents: Matrix) {
+    /// from the output's cotangent state (layout `layout`), which `cotangents` makes from the
+    /// output's values; returns the output's values and tangents and the input's cotangent state.
+    func reverse(_ z: Matrix, tangents: Matrix?, layout: ReverseLayout, cotangents: (Matrix) throws -> Matrix) throws
+        -> (value: Matrix, tangents: Matrix, cotangents: Matrix) {
         let n = z.rows
         let saved = layout.saved
         let start = try tangents.map { try stackRows([z, $0], cols: latentDim) } ?? z
         let states = try run(start, saved, save: true).states
         guard let outState = states[output] else { throw GeoError.dimensionMismatch("the graph produced no output") }
-        let value = saved.order == .value ? outState : splitRows(outState, [n, outState.rows - n])[0]
+        let parts = saved.order == .value ? [outState, Matrix(rows: 0, cols: outState.cols)] : splitRows(outState, [n, outState.rows - n])
+        let value = parts[0]
         var ct = [Matrix?](repeating: nil, count: valueShapes.count)
-        ct[output] = cotangents
+        ct[output] = try cotangents(value)
         for i in stride(from: nodes.count - 1, through: 0, by: -1) {
             try Cancellation.check()
             let node = nodes[i]
@@ -314,7 +330,7 @@ open class Graph: Generator {
                 }
             }
         }
-        return (value, ct[input] ?? Matrix(rows: layout.rows, cols: latentDim))
+        return (value, parts[1], ct[input] ?? Matrix(rows: layout.rows, cols: latentDim))
     }
 
     // MARK: Groups of points
