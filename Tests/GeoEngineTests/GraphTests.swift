@@ -6,7 +6,7 @@ import XCTest
 /// every layer kind.
 final class GraphTests: XCTestCase {
     /// A chain with every activation and a conv part, small enough for finite differences.
-    func network(seed: UInt64) throws -> NeuralNetwork {
+    static func network(seed: UInt64) throws -> NeuralNetwork {
         var rng = SeededRandom(seed: seed)
         func t(_ shape: [Int], _ s: Double) throws -> Tensor {
             try Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in rng.normal() * s })
@@ -27,7 +27,7 @@ final class GraphTests: XCTestCase {
     }
 
     func testHessianVectorProductsMatchFiniteDifferencesAndSecondOrder() throws {
-        let g = try network(seed: 11)
+        let g = try Self.network(seed: 11)
         var rng = SeededRandom(seed: 5)
         let n = 2, d = g.latentDim, k = 3
         let z = try Matrix(rows: n, cols: d, scalars: (0..<(n * d)).map { _ in rng.normal() })
@@ -56,7 +56,7 @@ final class GraphTests: XCTestCase {
 
     /// The Hessian is symmetric: <t1, H t2> = <t2, H t1>.
     func testHessianIsSymmetric() throws {
-        let g = try network(seed: 3)
+        let g = try Self.network(seed: 3)
         var rng = SeededRandom(seed: 9)
         let z = Matrix(row: rng.normalVector(3)), c = Matrix(row: rng.normalVector(g.dataDim))
         let t1 = rng.normalVector(3), t2 = rng.normalVector(3)
@@ -66,7 +66,7 @@ final class GraphTests: XCTestCase {
 
     /// Sliced to fit a small budget, the products equal the unsliced ones.
     func testHessianVectorProductsAreSlicedToFitTheBudget() throws {
-        let g = try network(seed: 4)
+        let g = try Self.network(seed: 4)
         var rng = SeededRandom(seed: 2)
         let z = Matrix(row: rng.normalVector(3)), c = Matrix(row: rng.normalVector(g.dataDim))
         let u = try Matrix(rows: 6, cols: 3, scalars: (0..<18).map { _ in rng.normal() })
