@@ -10,7 +10,9 @@ struct ManifoldPath {
 /// geo.Path: a sequence of latent points on a manifold.
 ///     geo.line(m, a, b [, {points=64}])
 ///     p[i]  #p  p:length()  p:energy()  p:decode()  p:points()
-///     p.converged  p.stop  p.iterations  p.evaluations  p.solver  p.manifold
+///     p.converged  p.stop  p.iterations  p.evaluations  p.solver  p.manifold  p.residuals
+/// `p.residuals` is a table of the solver's stopping residual at every iteration (start first,
+/// iterations + 1 entries; empty for lines and integrated paths).
 /// `p.stop` says why the solver stopped: "converged", "max_iter", "line_search" or "stalled"
 /// (GeoEngine's `Path.Stop`); lines and integrated paths say "converged".
 /// `p:decode()` is a table of data vectors g(z_1) ... g(z_N), which geo.save_png accepts.
@@ -42,7 +44,7 @@ enum PathLua {
                 return call.push(s + ")")
             }),
         ],
-        fields: ["converged", "stop", "iterations", "evaluations", "solver", "manifold"],
+        fields: ["converged", "stop", "iterations", "evaluations", "solver", "manifold", "residuals"],
         index: Binding("__index") { call in
             let L = call.L
             let p = try call.value(1, type)
@@ -57,6 +59,7 @@ enum PathLua {
             case "evaluations": return call.push(p.path.evaluations)
             case "solver": return call.push(p.path.solver)
             case "manifold": return call.push(p.manifold, as: ManifoldLua.type)
+            case "residuals": return call.push(numbers: p.path.residuals)
             default: return pushMethod(L, 1, 2)
             }
         })

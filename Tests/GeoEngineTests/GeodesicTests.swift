@@ -289,6 +289,39 @@ final class GeodesicTests: XCTestCase {
         print("neural decoder (d 4, D 20, 32 points): line energy \(line); newton energy \(eg), \(newton.iterations) iterations, \(newton.evaluations) evaluations; descent energy \(ed), \(descent.iterations) iterations, \(descent.evaluations) evaluations; ratio \(Double(descent.evaluations) / Double(newton.evaluations))")
     }
 
+    /// Path.residuals: one entry per iteration and the start, the last within the tolerance;
+    /// Newton's are quadratic near the solution (each at most a few times the square of the one
+    /// before, between 1e-2 and the rounding floor), on a 12-dimensional decoder with a curved energy. Restarting at
+    /// the converged path takes no iteration, and its one fused pass stops before the reverse
+    /// part: J(b) d, the endpoints 2 and n (d + 1) evaluations (not n (2d + 1)).
+    func testResidualsAreRecordedAndNewtonConvergesQuadratically() throws {
+        let g = DeepTanhMLP(latent: 12, hidden: 40, data: 60, seed: 3, scale: 1.5)
+        var rng = SeededRandom(seed: 11)
+        let a = rng.normalVector(12), b = rng.normalVector(12)
+        let tol = 1e-10
+        let newton = try solve(g, a, b, .newton, points: 24, tol: tol)
+        XCTAssertTrue(newton.converged)
+        XCTAssertEqual(newton.residuals.count, newton.iterations + 1)
+        XCTAssertLessThanOrEqual(newton.residuals.last ?? 1, tol)
+        XCTAssertGreaterThan(newton.iterations, 2, "the test needs a few Newton iterations")
+        let r = newton.residuals
+        // Above the rounding floor (~1e-12 here); achieved: at most 10 r^2.
+        for k in 1..<r.count where r[k - 1] < 1e-2 && r[k - 1] > 1e-9 {
+            XCTAssertLessThan(r[k], 100 * r[k - 1] * r[k - 1], "residuals \(r)")
+        }
+        let descent = try solve(g, a, b, .descent, points: 24, maxIterations: 40)
+        XCTAssertEqual(descent.residuals.count, descent.iterations + 1)
+        let georce = try solve(g, a, b, .georce, points: 24, maxIterations: 10)
+        XCTAssertEqual(georce.residuals.count, georce.iterations + 1)
+        XCTAssertEqual(try Path.line(from: a, to: b, points: 24).residuals, [])
+        print("residuals (d 12, 24 points): newton \(r.map { String(format: "%.1e", $0) })")
+
+        let again = try solve(g, a, b, .newton, points: 24, tol: 1e-6, initial: newton)
+        XCTAssertTrue(again.converged); XCTAssertEqual(again.iterations, 0)
+        let n = 22, d = 12
+        XCTAssertEqual(again.evaluations, 2 + d + n * (d + 1))
+    }
+
     // MARK: Options, counting, progress
 
     func testStartingPathOptionAndTightTolerance() throws {

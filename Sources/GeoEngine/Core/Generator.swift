@@ -28,7 +28,13 @@ public protocol Generator: AnyObject {
     /// point ([n, D]); the reverse pass gives the gradient J(z)^T c [n, d] and the Hessian-vector
     /// products Hess<c, g>(z) u [n*k, d], exactly. A default implementation (from `jvp`, `vjp`
     /// and d second-order pairs per tangent) serves generators that have no faster one.
-    func hessianVectorProducts(_ z: Matrix, tangents: Matrix, cotangents: (Matrix) throws -> Matrix) throws
+    ///
+    /// `cotangents` receives the values and, when the implementation has them at that moment
+    /// (before the reverse pass), the rows J(z) u ([n*k, D]; nil when the values came from a
+    /// separate value pass). An error it throws ends the call before the reverse pass and
+    /// propagates unchanged: a caller that learns from the forward part alone that it needs no
+    /// second order (Newton at convergence) stops there.
+    func hessianVectorProducts(_ z: Matrix, tangents: Matrix, cotangents: (Matrix, Matrix?) throws -> Matrix) throws
         -> HessianVectorProducts
 }
 
@@ -69,19 +75,19 @@ extension Generator {
     /// Hess<c, g>(z) u for one cotangent c per point ([n, D]) and k tangents u per point:
     /// `hessianVectorProducts` with fixed cotangents.
     public func hvp(_ z: Matrix, cotangents: Matrix, tangents: Matrix) throws -> (value: Matrix, gradient: Matrix, hvp: Matrix) {
-        let r = try hessianVectorProducts(z, tangents: tangents) { _ in cotangents }
+        let r = try hessianVectorProducts(z, tangents: tangents) { _, _ in cotangents }
         return (r.value, r.gradient, r.hvp)
     }
 
     /// The default `hessianVectorProducts`: a JVP for the values and J u, a VJP for J^T c, and
     /// <c, D2g[e_a, u]> for every unit vector e_a from second-order forward mode (d pairs per
     /// tangent). Exact, and cheap for the analytic surfaces; networks have a faster one.
-    public func hessianVectorProducts(_ z: Matrix, tangents: Matrix, cotangents: (Matrix) throws -> Matrix) throws
+    public func hessianVectorProducts(_ z: Matrix, tangents: Matrix, cotangents: (Matrix, Matrix?) throws -> Matrix) throws
         -> HessianVectorProducts {
         let k = try checkBatch(z, tangents: tangents)
         let n = z.rows, d = latentDim, dd = dataDim
         let (value, ju) = try jvp(z, tangents: tangents)
-        let c = try cotangents(value)
+        let c = try cotangents(value, ju)
         guard c.rows == n, c.cols == dd else {
             throw GeoError.dimensionMismatch("cotangents are \(c.rows)x\(c.cols), expected \(n)x\(dd)")
         }

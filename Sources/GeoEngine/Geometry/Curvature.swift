@@ -8,9 +8,10 @@
 ///
 ///     K(u, v) = (<II(u,u), II(v,v)> - |II(u,v)|^2) / (|Ju|^2 |Jv|^2 - <Ju,Jv>^2)
 ///
-/// It depends only on the plane, not on the basis. The three second derivatives D2g[u,u],
-/// D2g[v,v], D2g[u,v] and the Jacobian (the d unit tangents' J e_a) come from ONE batched
-/// `secondOrder` call (3 + d tangent rows per point). The denominator is computed as
+/// It depends only on the plane, not on the basis. The Jacobian (the d unit tangents' J e_a)
+/// comes from ONE batched first-order `jvp` call (d tangent rows per point) and only the three
+/// second derivatives D2g[u,u], D2g[v,v], D2g[u,v] from ONE batched `secondOrder` call (3 pairs
+/// per point): d + 9 derivative rows per point, against 3(d + 3) if J rode in second order. The denominator is computed as
 /// |Ju|^2 |Jv - (<Ju,Jv>/|Ju|^2) Ju|^2 (no cancellation).
 ///
 /// Scalar curvature, convention: the sum over ORDERED pairs i != j of K(e_i, e_j) for a
@@ -48,7 +49,8 @@ public enum Curvature {
     }
 
     /// Sectional curvatures at many points at once: point i is row i of `points` [n, d], its
-    /// plane is spanned by rows i of `u` and `v` (both [n, d]). One batched `secondOrder` call.
+    /// plane is spanned by rows i of `u` and `v` (both [n, d]). One batched `jvp` call for the
+    /// Jacobians and one batched `secondOrder` call for the three pairs.
     public static func sectional(on g: Generator, at points: Matrix, u: Matrix, v: Matrix,
                                  progress: ProgressHandler? = nil) throws -> [Double] {
         let d = g.latentDim, dd = g.dataDim, n = points.rows
@@ -63,11 +65,12 @@ public enum Curvature {
             guard u.row(i).norm > 0 else { throw GeoError.invalidArgument("vector u is zero\(where_): sectional curvature needs two independent vectors") }
             guard v.row(i).norm > 0 else { throw GeoError.invalidArgument("vector v is zero\(where_): sectional curvature needs two independent vectors") }
         }
-        let k = 3 + d
+        let k = 3
         var out = [Double]()
         out.reserveCapacity(n)
-        try forEachChunk(g, n, rowsPerPoint: k) { start, end in
+        try forEachChunk(g, n, rowsPerPoint: d + 3 * k) { start, end in
             let m = end - start
+            let z = try rowsOf(points, start, end)
             var uu = Matrix(rows: m * k, cols: d), vv = uu
             for p in 0..<m {
                 let i = start + p, base = p * k
@@ -76,16 +79,17 @@ public enum Curvature {
                     uu[base, a] = ua; vv[base, a] = ua          // D2g[u, u]
                     uu[base + 1, a] = va; vv[base + 1, a] = va  // D2g[v, v]
                     uu[base + 2, a] = ua; vv[base + 2, a] = va  // D2g[u, v]
-                    uu[base + 3 + a, a] = 1; vv[base + 3 + a, a] = 1   // J e_a
                 }
             }
-            let r = try g.secondOrder(try rowsOf(points, start, end), u: uu, v: vv)
+            // J from first-order mode (d rows per point); second order only for the 3 pairs.
+            let jacobians = try PathJacobians.jacobians(g, z)
+            let r = try g.secondOrder(z, u: uu, v: vv)
             try checkShape(r, m * k, dd)
             for p in 0..<m {
                 try Cancellation.check()
                 let i = start + p, base = p * k
                 let where_ = n == 1 ? "at this point" : "at point \(i + 1)"
-                let space = try PathJacobians.tangentSpace(jacobian(r.ju, rows: base + 3, d, dd), where_)
+                let space = try PathJacobians.tangentSpace(jacobians[p], where_)
                 let second = try rowsOf(r.d2, base, base + 3)
                 let ii = try space.normalPart(rows: second)
                 let ju = r.ju.row(base), jv = r.ju.row(base + 1)

@@ -73,22 +73,20 @@ public enum ExponentialMap {
         }
     }
 
-    /// The geodesic acceleration a(z, w) = -J(z)^+ D2g(z)[w, w] from one `secondOrder` call,
-    /// together with the tangent space at z.
+    /// The geodesic acceleration a(z, w) = -J(z)^+ D2g(z)[w, w], together with the tangent
+    /// space at z: J from one first-order `jvp` call (d unit tangents), and second order only
+    /// for the one pair (w, w) (d + 3 derivative rows, against 3(d + 1) if J rode in second order).
     static func acceleration(_ z: Vector, _ w: Vector, _ g: Generator, _ context: @autoclosure () -> String) throws
         -> (acceleration: Vector, space: TangentSpace) {
-        let d = g.latentDim, dd = g.dataDim
-        var u = Matrix(rows: d + 1, cols: d)
-        for a in 0..<d { u.scalars[a] = w[a]; u.scalars[(a + 1) * d + a] = 1 }
-        let r = try g.secondOrder(Matrix(row: z), u: u, v: u)
-        guard r.ju.rows == d + 1, r.ju.cols == dd, r.d2.rows == d + 1, r.d2.cols == dd else {
-            throw GeoError.dimensionMismatch("the generator's secondOrder returned \(r.d2.rows)x\(r.d2.cols), expected \(d + 1)x\(dd)")
+        let dd = g.dataDim
+        let at = Matrix(row: z)
+        let j = try PathJacobians.jacobians(g, at)[0]
+        let r = try g.secondOrder(at, u: Matrix(row: w), v: Matrix(row: w))
+        guard r.d2.rows == 1, r.d2.cols == dd else {
+            throw GeoError.dimensionMismatch("the generator's secondOrder returned \(r.d2.rows)x\(r.d2.cols), expected 1x\(dd)")
         }
-        var j = Matrix(rows: dd, cols: d)
-        for a in 0..<d { for c in 0..<dd { j.scalars[c * d + a] = r.ju.scalars[(a + 1) * dd + c] } }
         let space = try PathJacobians.tangentSpace(j, context())
-        let second = Vector(Array(r.d2.scalars[0..<dd]))
-        let acc = -(try space.pseudoInverse(second))
+        let acc = -(try space.pseudoInverse(r.d2.row(0)))
         return (acc, space)
     }
 

@@ -117,7 +117,7 @@ enum GEORCE {
                     c.scalars[t * dd + q] = s
                 }
             }
-            let r = try p.g.hessianVectorProducts(z, tangents: Matrix(rows: n, cols: d, unchecked: Array(u[d..<(tSeg * d)]))) { _ in c }
+            let r = try p.g.hessianVectorProducts(z, tangents: Matrix(rows: n, cols: d, unchecked: Array(u[d..<(tSeg * d)]))) { _, _ in c }
             p.count(3 * n)
             let nu = r.hvp.scalars.map { 2 * $0 }
             // (G9') grad_{z_t} E_G = nu_t + 2 G_{t-1} u_{t-1} - 2 G_t u_t, t = 1 ... n.
@@ -152,7 +152,7 @@ enum GEORCE {
                 throw GeoError.numerical("GEORCE's energy or gradient became NaN or infinite at iteration \(iterations)")
             }
             let rho = residual(state, z: z, p)
-            GeodesicProblem.report(progress, iterations, maxIterations, energy: state.energy, residual: rho)
+            p.record(progress, iterations, maxIterations, energy: state.energy, residual: rho)
             if rho <= tolerance || state.energy == 0 { return p.path(z, solver: name, stop: .converged, iterations: iterations) }
             if iterations >= maxIterations { return p.path(z, solver: name, stop: .maxIterations, iterations: iterations) }
 

@@ -203,6 +203,8 @@ final class GeodesicProblem {
     let ga: [Double], gb: [Double]
     /// Generator evaluations so far (see `Geodesic`).
     private(set) var evaluations = 0
+    /// The residual of every iteration so far (`record`), for `Path.residuals`.
+    private(set) var residuals: [Double] = []
 
     init(_ g: Generator, _ a: Vector, _ b: Vector, segments: Int) throws {
         self.g = g; self.a = a; self.b = b; self.segments = segments
@@ -375,12 +377,16 @@ final class GeodesicProblem {
         points.reserveCapacity(segments + 1)
         for i in 0..<interiorCount { points.append(z.row(i)) }
         points.append(b)
-        return Path(points: points, solver: solver, stop: stop, iterations: iterations,
-                    evaluations: evaluations)
+        var path = Path(points: points, solver: solver, stop: stop, iterations: iterations,
+                        evaluations: evaluations)
+        path.residuals = residuals
+        return path
     }
 
-    /// A progress report for iteration `k` of `limit`.
-    static func report(_ progress: ProgressHandler?, _ k: Int, _ limit: Int, energy: Double, residual: Double) {
+    /// Records the residual of iteration `k` (of at most `limit`) for `Path.residuals` and
+    /// reports progress.
+    func record(_ progress: ProgressHandler?, _ k: Int, _ limit: Int, energy: Double, residual: Double) {
+        residuals.append(residual)
         guard let progress else { return }
         progress(ProgressReport(completed: k, total: limit,
                                 detail: String(format: "energy %.6e, residual %.2e", energy, residual)))

@@ -54,7 +54,7 @@ enum GradientDescent {
                 throw GeoError.numerical("the energy gradient is NaN or infinite at iteration \(iterations)")
             }
             let rho = p.residual(gradient: gradient, interior: z, energy: e)
-            GeodesicProblem.report(progress, iterations, maxIterations, energy: e, residual: rho)
+            p.record(progress, iterations, maxIterations, energy: e, residual: rho)
             if rho <= tolerance {
                 return p.path(z, solver: name, stop: .converged, iterations: iterations)
             }

@@ -23,7 +23,8 @@ import Foundation
 ///     i.e. C_i exactly, for every latent dimension (d Hessian-vector products per point, about
 ///     the work of a JVP with d tangents and a VJP with d + 1 cotangents). J(b) is computed once.
 ///     From them: Delta_t, E, the stopping residual (see `Geodesic`) and the Gauss–Newton blocks
-///     (dgemm).
+///     (dgemm). The gradient J_i^T c_i is also at hand from the forward part (d dot products of
+///     length D per point), so at the converged path the pass stops before its reverse part.
 ///  2. dz = -H^{-1} dE/dz by block Cholesky (block Thomas algorithm, O(n d^3)). When H is not
 ///     positive definite (far from a minimum, or near a conjugate point) the C_i are dropped: a
 ///     Gauss–Newton step, whose matrix is positive semidefinite; each of its diagonal blocks gets
@@ -81,15 +82,36 @@ enum Newton {
         for i in 0..<n { for k in 0..<d { tiled.scalars[(i * d + k) * d + k] = 1 } }
 
         // g, the Jacobians, the steps, E, dE/dz and the curvature blocks C_i at the interior
-        // points z: one fused pass (n * d tangent and n * (d + 1) cotangent evaluations).
+        // points z: one fused pass (n * d tangent and n * (d + 1) cotangent evaluations). When
+        // the generator hands over J u with the values and the residual computed from them is
+        // already within the tolerance, the pass stops before its reverse part (the last
+        // iteration needs no curvature): `State.curvature` is nil then.
         func evaluate(_ z: Matrix) throws -> State {
             var steps = Matrix(rows: 0, cols: 0)
-            let r = try p.g.hessianVectorProducts(z, tangents: tiled) { x in
-                guard x.rows == n, x.cols == dd else {
-                    throw GeoError.dimensionMismatch("the generator returned \(x.rows)x\(x.cols) values, expected \(n)x\(dd)")
+            var early: State?
+            let r: HessianVectorProducts
+            do {
+                r = try p.g.hessianVectorProducts(z, tangents: tiled) { x, jvp in
+                    guard x.rows == n, x.cols == dd else {
+                        throw GeoError.dimensionMismatch("the generator returned \(x.rows)x\(x.cols) values, expected \(n)x\(dd)")
+                    }
+                    steps = p.steps(x)
+                    let c = p.energyCotangents(steps: steps)
+                    if let jvp = jvp, jvp.rows == n * d, jvp.cols == dd, x.isFinite, jvp.isFinite {
+                        let gradient = gradientFromJacobians(jvp, c, n, d, dd)
+                        let e = p.energy(steps: steps)
+                        if e.isFinite && p.residual(gradient: gradient, interior: z, energy: e) <= tolerance {
+                            early = State(blocks: JacobianBlocks(scalars: jvp.scalars + jb.tangents.scalars, d: d, dataDim: dd),
+                                          steps: steps, energy: e, gradient: gradient, curvature: nil, finite: true)
+                            throw ConvergedBeforeReverse()
+                        }
+                    }
+                    return c
                 }
-                steps = p.steps(x)
-                return p.energyCotangents(steps: steps)
+            } catch is ConvergedBeforeReverse {
+                p.count(n * (d + 1))
+                if let state = early { return state }
+                throw GeoError.numerical("the Newton solver lost its converged state")
             }
             p.count(n * (2 * d + 1))
             guard r.jvp.rows == n * d, r.jvp.cols == dd, r.gradient.rows == n, r.gradient.cols == d,
@@ -124,7 +146,7 @@ enum Newton {
             }
             let e = state.energy, gradient = state.gradient
             let rho = p.residual(gradient: gradient, interior: z, energy: e)
-            GeodesicProblem.report(progress, iterations, maxIterations, energy: e, residual: rho)
+            p.record(progress, iterations, maxIterations, energy: e, residual: rho)
             try Cancellation.check()
             if rho <= tolerance {
                 return p.path(z, solver: name, stop: .converged, iterations: iterations)
@@ -185,14 +207,37 @@ enum Newton {
         }
     }
 
+    /// Thrown by the cotangent closure to end a fused pass before its reverse part.
+    private struct ConvergedBeforeReverse: Error {}
+
+    /// dE/dz_i = J_i^T c_i from the rows J_i e_a ([n*d, D], point-major) and the cotangents
+    /// c_i ([n, D]): [n, d], entry (i, a) = <J_i e_a, c_i>.
+    static func gradientFromJacobians(_ jvp: Matrix, _ c: Matrix, _ n: Int, _ d: Int, _ dd: Int) -> Matrix {
+        var out = Matrix(rows: n, cols: d)
+        jvp.scalars.withUnsafeBufferPointer { pj in
+            c.scalars.withUnsafeBufferPointer { pc in
+                for i in 0..<n {
+                    for a in 0..<d {
+                        var s = 0.0
+                        let row = (i * d + a) * dd
+                        for q in 0..<dd { s += pj[row + q] * pc[i * dd + q] }
+                        out.scalars[i * d + a] = s
+                    }
+                }
+            }
+        }
+        return out
+    }
+
     /// What one fused pass tells about a path.
     struct State {
         var blocks: JacobianBlocks
         var steps: Matrix
         var energy: Double
         var gradient: Matrix
-        /// C_i = Hess<c_i, g>(z_i), d x d row-major.
-        var curvature: [[Double]]
+        /// C_i = Hess<c_i, g>(z_i), d x d row-major; nil when the pass stopped before its
+        /// reverse part because the path had converged.
+        var curvature: [[Double]]?
         var finite: Bool
     }
 
@@ -216,8 +261,12 @@ enum Newton {
         for i in 0..<max(0, n - 1) { upper.append(try blocks.cross(i, i + 1).map { -tt * $0 }) }
         let rhs = state.gradient.scalars.map { -$0 }
 
+        // A state without curvature comes only from a converged path, which takes no step.
+        guard let curvature = state.curvature else {
+            throw GeoError.numerical("the Newton step lacks the curvature blocks of a converged path")
+        }
         var full = diag
-        for i in 0..<n { for k in 0..<(d * d) { full[i][k] += state.curvature[i][k] } }
+        for i in 0..<n { for k in 0..<(d * d) { full[i][k] += curvature[i][k] } }
         if let dz = try solveBlockTridiagonal(diag: full, upper: upper, rhs: rhs, d: d) {
             return Matrix(rows: n, cols: d, unchecked: dz)
         }

@@ -19,6 +19,11 @@ public struct Path {
     public var iterations: Int
     /// Generator evaluations used (forward, JVP or VJP batches, counted per latent point).
     public var evaluations: Int
+    /// The stopping residual (see `Geodesic`) at every iteration of the solver that made the
+    /// path, the start first and the last entry at the returned path: iterations + 1 entries
+    /// (empty for lines and integrated paths). Newton's quadratic convergence shows as the
+    /// exponent roughly doubling from one entry to the next.
+    public var residuals: [Double] = []
 
     /// Why an iterative solver stopped (the names are what Lua's `p.stop` shows).
     public enum Stop: String, CaseIterable {

@@ -98,13 +98,14 @@ public final class RegularizedMetric: Generator {
 
     /// For a cotangent (c, e): the gradient J^T c + sqrt(lambda) e, and Hess<(c, e), g_lambda> =
     /// Hess<c, g> (the appended coordinates are linear).
-    public func hessianVectorProducts(_ z: Matrix, tangents: Matrix, cotangents: (Matrix) throws -> Matrix) throws
+    public func hessianVectorProducts(_ z: Matrix, tangents: Matrix, cotangents: (Matrix, Matrix?) throws -> Matrix) throws
         -> HessianVectorProducts {
         let d = latentDim, dd = base.dataDim, c = dd + d
         _ = try checkBatch(z, tangents: tangents)
         var tail = Matrix(rows: z.rows, cols: d)
-        let r = try base.hessianVectorProducts(z, tangents: tangents) { value in
-            let full = try cotangents(try append(value, z, scaledBy: scale))
+        let r = try base.hessianVectorProducts(z, tangents: tangents) { value, jvp in
+            let full = try cotangents(try append(value, z, scaledBy: scale),
+                                      try jvp.map { try append($0, tangents, scaledBy: scale) })
             guard full.rows == z.rows, full.cols == c else {
                 throw GeoError.dimensionMismatch("cotangents are \(full.rows)x\(full.cols), expected \(z.rows)x\(c)")
             }

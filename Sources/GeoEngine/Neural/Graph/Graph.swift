@@ -174,7 +174,7 @@ open class Graph: Generator {
                                   savedPerPoint: allDoublesPerRow, what: "a VJP")
         let out = try sliced(z, [cotangents], k: k, plan: plan, valueOutputs: 1) { zg, c in
             let kg = c[0].rows / max(1, zg.rows)
-            let r = try reverse(zg, tangents: nil, layout: ReverseLayout(points: zg.rows, cotangentsPerPoint: kg)) { _ in c[0] }
+            let r = try reverse(zg, tangents: nil, layout: ReverseLayout(points: zg.rows, cotangentsPerPoint: kg)) { _, _ in c[0] }
             return [r.value, r.cotangents]
         }
         return (out[0], out[1])
@@ -202,7 +202,7 @@ open class Graph: Generator {
     /// k tangents per point, saving every value and its tangents; the cotangents from the
     /// output's values; one reverse pass that carries the tangents of its cotangents. Tangents
     /// are sliced to fit the memory budget; the cotangents go with every slice.
-    public func hessianVectorProducts(_ z: Matrix, tangents: Matrix, cotangents: (Matrix) throws -> Matrix) throws
+    public func hessianVectorProducts(_ z: Matrix, tangents: Matrix, cotangents: (Matrix, Matrix?) throws -> Matrix) throws
         -> HessianVectorProducts {
         let k = try checkBatch(z, tangents: tangents)
         let n = z.rows, dd = dataDim
@@ -214,7 +214,7 @@ open class Graph: Generator {
         var c: Matrix?
         if plan.tangentsPerSlice < k || plan.pointsPerGroup < n || pointsPerGroup(rowsPerPoint: 1 + k) < n {
             let v = try forward(z)
-            c = try cotangents(v)
+            c = try cotangents(v, nil)
             try checkCotangents(c, n)
         }
         var given = c
@@ -223,8 +223,8 @@ open class Graph: Generator {
             let kg = t.rows / max(1, zg.rows)
             let layout = ReverseLayout(points: zg.rows, cotangentsPerPoint: 1, tangentsPerPoint: kg)
             var cg: Matrix?
-            let r = try reverse(zg, tangents: t, layout: layout) { value in
-                let cc = try parts.count > 1 ? parts[1] : cotangents(value)
+            let r = try reverse(zg, tangents: t, layout: layout) { value, jvp in
+                let cc = try parts.count > 1 ? parts[1] : cotangents(value, jvp)
                 try checkCotangents(cc, zg.rows)
                 cg = cc
                 return try stackRows([cc, Matrix(rows: t.rows, cols: dd)], cols: dd)
@@ -280,7 +280,7 @@ open class Graph: Generator {
     /// A forward pass that saves every value (with `tangents` when given), then a reverse sweep
     /// from the output's cotangent state (layout `layout`), which `cotangents` makes from the
     /// output's values; returns the output's values and tangents and the input's cotangent state.
-    func reverse(_ z: Matrix, tangents: Matrix?, layout: ReverseLayout, cotangents: (Matrix) throws -> Matrix) throws
+    func reverse(_ z: Matrix, tangents: Matrix?, layout: ReverseLayout, cotangents: (Matrix, Matrix?) throws -> Matrix) throws
         -> (value: Matrix, tangents: Matrix, cotangents: Matrix) {
         let n = z.rows
         let saved = layout.saved
@@ -290,7 +290,7 @@ open class Graph: Generator {
         let parts = saved.order == .value ? [outState, Matrix(rows: 0, cols: outState.cols)] : splitRows(outState, [n, outState.rows - n])
         let value = parts[0]
         var ct = [Matrix?](repeating: nil, count: valueShapes.count)
-        ct[output] = try cotangents(value)
+        ct[output] = try cotangents(value, saved.order == .value ? nil : parts[1])
         for i in stride(from: nodes.count - 1, through: 0, by: -1) {
             try Cancellation.check()
             let node = nodes[i]
