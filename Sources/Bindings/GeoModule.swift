@@ -18,7 +18,7 @@ public enum GeoModule {
     /// Every function of the geo table.
     static var functions: [Binding] { allFunctions }
     private static let allFunctions: [Binding] = VectorLua.constructors + MatrixLua.constructors + ManifoldLua.constructors + PathLua.constructors
-        + DataLua.constructors + GeometryLua.functions + TrainLua.constructors + ClockLua.functions
+        + DataLua.constructors + GeometryLua.functions + TrainLua.constructors + ClockLua.functions + MetricsLua.constructors
 
     /// Installs the module into L; leaves the stack as it was.
     public static func install(_ L: OpaquePointer) {

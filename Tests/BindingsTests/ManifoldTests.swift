@@ -40,6 +40,42 @@ final class ManifoldTests: LuaTestCase {
         assertError("return s + 1", "test:1: attempt to perform arithmetic on a geo.Manifold value (global 's')")
     }
 
+    /// geo.uncertainty, geo.fisher_rao and geo.ensemble from Lua: fields, the metric each
+    /// defines, option checking and error messages.
+    func testMetricsFromLua() {
+        // A Bernoulli decoder: geo.model("fashion-vae-2d") ends in a sigmoid.
+        lua.run("m = geo.model('fashion-vae-2d') z = geo.vec{0.3, -0.2}")
+        lua.run("f = geo.fisher_rao(m)")
+        XCTAssertEqual(eval("f.name, f.latent_dim, f.data_dim, f:decode(z) == m:decode(z)"), ["fashion-vae-2d+fisher-rao", "2", "784", "true"])
+        XCTAssertGreaterThan(Double(value("f:volume(z) / m:volume(z)"))!, 2, "1/(p(1-p)) >= 4 weighs every pixel up")
+        assertError("geo.fisher_rao(geo.plane{})", "the Fisher–Rao metric needs Bernoulli means in [0, 1], but output 1 is -0.15157274547711 at point 2")
+        // An ensemble of one model twice has that model's metric; members must agree.
+        lua.run("e = geo.ensemble{m, m}")
+        XCTAssertEqual(Double(value("e:volume(z) / m:volume(z)"))!, 1, accuracy: 1e-12)
+        XCTAssertEqual(eval("e.data_dim, #e:decode(z)"), ["784", "784"])
+        assertError("geo.ensemble{}", "bad argument #1 to 'ensemble' (an ensemble needs at least one geo.Manifold)")
+        assertError("geo.ensemble{m, 3}", "bad argument #1 to 'ensemble' (entry 2 is a number, geo.Manifold expected)")
+        assertError("geo.ensemble{m, geo.model('fashion-vae')}", "dimension mismatch: generator 2 has latent_dim 16, generator 1 has 2")
+        // Uncertainty fitted to a few data vectors (decoded points plus a little noise).
+        lua.run("""
+            data = {}
+            for i = 1, 60 do
+              local x = m:decode(geo.randn(2, i))
+              local t = x:totable()
+              for j = 1, #t do t[j] = t[j] + 0.05 * math.sin(i * j) end
+              data[i] = geo.vec(t)
+            end
+            u = geo.uncertainty(m, {data = data, centers = 4, seed = 3, progress = false})
+            """)
+        XCTAssertEqual(eval("u.name, u.latent_dim, u:decode(z) == m:decode(z)"), ["fashion-vae-2d+uncertainty", "2", "true"])
+        XCTAssertGreaterThanOrEqual(Double(value("u:volume(z) / m:volume(z)"))!, 1 - 1e-12, "J_sigma^T J_sigma only adds")
+        assertError("geo.uncertainty(m, {data = data, centers = 0})", "bad argument #2 to 'uncertainty' (option 'centers' must be an integer from 1 to 4096, got 0)")
+        assertError("geo.uncertainty(m, {data = data, colour = 1})", "bad argument #2 to 'uncertainty' (unknown option 'colour' (expected one of: data, centers, seed, bandwidth, floor, samples, iterations, progress))")
+        assertError("geo.uncertainty(m, {data = {geo.vec{1, 2}}})", "bad argument #2 to 'uncertainty' (data: vector 1 has 2 entries, the model's data_dim is 784)")
+        assertError("geo.uncertainty(m, {data = 5})", "bad argument #2 to 'uncertainty' (option 'data' must be a geo.Dataset or a table of geo.Vector, got number)")
+        assertError("geo.uncertainty(geo.plane{}, {centers = 4})", "bad argument #2 to 'uncertainty' (option 'data' is required (a geo.Dataset or a table of geo.Vector to fit sigma to))")
+    }
+
     func testRegularizedMetric() {
         lua.run("s = geo.sphere{radius = 2} r = geo.regularized(s, 0.25) z = geo.vec{math.pi / 6, 0.3}")
         XCTAssertEqual(eval("r.name, r.latent_dim, r.data_dim, #r:decode(z), r:decode(z) == s:decode(z), #r:jacobian(z):totable()"),

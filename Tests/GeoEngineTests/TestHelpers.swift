@@ -73,3 +73,38 @@ func assertDerivativesMatchFiniteDifferences(_ g: Generator, at z: Vector, seed:
     XCTAssertLessThan(relativeError(batch.tangents.row(0).scalars, jt.row(0).scalars), 1e-12, "batched jvp row 0", file: file, line: line)
     XCTAssertLessThan(relativeError(batch.tangents.row(1).scalars, single2.tangents.scalars), 1e-12, "batched jvp row 1", file: file, line: line)
 }
+
+/// `Generator.hessianVectorProducts` at `points` (2 random tangents and a random cotangent per
+/// point) against central differences of VJPs (1e-7) and the contraction of second-order forward
+/// mode (1e-12); its values, J u and gradient against forward, jvp and vjp.
+func assertHessianVectorProductsMatch(_ g: Generator, points: [[Double]], fdTolerance: Double = 1e-7,
+                                      file: StaticString = #filePath, line: UInt = #line) throws {
+    var rng = SeededRandom(seed: 17)
+    let n = points.count, d = g.latentDim, k = 2
+    let z = try Matrix(rowVectors: points.map { Vector($0) })
+    let c = try Matrix(rows: n, cols: g.dataDim, scalars: (0..<(n * g.dataDim)).map { _ in rng.normal() })
+    let u = try Matrix(rows: n * k, cols: d, scalars: (0..<(n * k * d)).map { _ in rng.normal() })
+    var seen: Matrix?
+    let r = try g.hessianVectorProducts(z, tangents: u) { values, _ in seen = values; return c }
+    XCTAssertEqual(seen, try g.forward(z), "the cotangent closure sees g(z)", file: file, line: line)
+    XCTAssertLessThan(relativeError(r.value.scalars, try g.forward(z).scalars), 1e-15, file: file, line: line)
+    XCTAssertLessThan(relativeError(r.jvp.scalars, try g.jvp(z, tangents: u).tangents.scalars), 1e-14, file: file, line: line)
+    XCTAssertLessThan(relativeError(r.gradient.scalars, try g.vjp(z, cotangents: c).cotangents.scalars), 1e-14, file: file, line: line)
+    let h = 1e-5
+    for p in 0..<n {
+        let cp = Matrix(row: c.row(p))
+        for j in 0..<k {
+            let t = u.row(p * k + j)
+            let plus = try g.vjp(Matrix(row: try z.row(p).adding(t, scaledBy: h)), cotangents: cp).cotangents.scalars
+            let minus = try g.vjp(Matrix(row: try z.row(p).adding(t, scaledBy: -h)), cotangents: cp).cotangents.scalars
+            let fd = zip(plus, minus).map { ($0 - $1) / (2 * h) }
+            XCTAssertLessThan(relativeError(r.hvp.row(p * k + j).scalars, fd, floor: 1e-8), fdTolerance,
+                              "point \(p), tangent \(j): HVP vs differences of VJPs", file: file, line: line)
+            let tt = try Matrix(rowVectors: [Vector](repeating: t, count: d))
+            let so = try g.secondOrder(Matrix(row: z.row(p)), u: Matrix.identity(d), v: tt)
+            let contracted = (0..<d).map { a in (0..<g.dataDim).reduce(0.0) { $0 + cp.scalars[$1] * so.d2[a, $1] } }
+            XCTAssertLessThan(relativeError(r.hvp.row(p * k + j).scalars, contracted, floor: 1e-12), 1e-12,
+                              "point \(p), tangent \(j): HVP vs contracted second order", file: file, line: line)
+        }
+    }
+}

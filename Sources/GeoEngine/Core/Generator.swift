@@ -175,13 +175,17 @@ public final class Manifold {
     public let decoder: Generator
     /// The encoder, if the model has one: its first latent_dim outputs are the posterior mean.
     public let encoder: Generator?
+    /// The decoder's fitted standard deviation sigma(z), if the model carries one (a model
+    /// file's georepl.variance; `UncertaintyMetric`).
+    public let variance: RBFPrecisionNetwork?
 
     /// `decoder` defaults to `generator`.
     public init(name: String, description: String = "", generator: Generator, encoder: Generator? = nil,
-                decoder: Generator? = nil) {
+                decoder: Generator? = nil, variance: RBFPrecisionNetwork? = nil) {
         self.name = name; self.description = description
         self.generator = generator; self.encoder = encoder
         self.decoder = decoder ?? generator
+        self.variance = variance
     }
 
     public var latentDim: Int { generator.latentDim }

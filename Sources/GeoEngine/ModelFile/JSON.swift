@@ -26,6 +26,12 @@ enum JSONValue: Equatable {
         }
     }
 
+    /// The key-value pairs of an object, else nil.
+    var objectPairs: [(key: String, value: JSONValue)]? {
+        guard case .object(let pairs) = self else { return nil }
+        return pairs
+    }
+
     /// The value of `key` in an object, else nil.
     subscript(key: String) -> JSONValue? {
         guard case .object(let pairs) = self else { return nil }

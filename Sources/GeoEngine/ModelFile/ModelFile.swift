@@ -8,6 +8,7 @@ import Foundation
 ///     georepl.encoder     JSON array of layers (optional; input data_shape, the first
 ///                         latent_dim outputs are the mean)
 ///     georepl.name, georepl.description (optional)
+///     georepl.variance    the decoder's fitted sigma(z) (optional; `VarianceJSON`)
 /// Layers are described in `LayerJSON`; tensors use PyTorch's layouts and any float dtype
 /// (converted to Double).
 ///
@@ -61,8 +62,11 @@ public enum ModelFile {
             }
             encoder = enc
         }
+        let variance = try meta["georepl.variance"].map {
+            try VarianceJSON.parse($0, tensors: file.tensors, latentDim: latent, dataShape: dataShape)
+        }
         return Manifold(name: meta["georepl.name"] ?? defaultName, description: meta["georepl.description"] ?? "",
-                        generator: generator, encoder: encoder)
+                        generator: generator, encoder: encoder, variance: variance)
     }
 
     /// data_shape: a JSON array of positive integers.
@@ -116,7 +120,11 @@ public enum ModelFile {
     /// data_shape gets a leading flatten or reshape layer. Throws `GeoError.invalidArgument` for
     /// other generators.
     public static func encode(_ manifold: Manifold, dtype: SafeTensorsDType = .f32) throws -> Data {
-        guard let decoder = manifold.generator as? NeuralNetwork else {
+        // The geometry is the decoder's own, or the uncertainty immersion of the decoder and the
+        // variance network written below.
+        let uncertain = (manifold.generator as? StackedImmersion).map { $0.parts.count == 2 && $0.parts[0] === manifold.decoder
+            && $0.parts[1] === manifold.variance } ?? false
+        guard let decoder = (uncertain ? manifold.decoder : manifold.generator) as? NeuralNetwork else {
             throw GeoError.invalidArgument("manifold '\(untrusted: manifold.name)' is not a neural network; only NeuralNetwork generators can be written to a model file")
         }
         guard decoder.inputShape.count == 1 else {
@@ -146,6 +154,12 @@ public enum ModelFile {
             }
             let encLayers = try specs.enumerated().map { try LayerJSON.object($0.element, prefix: "encoder.\($0.offset)", tensors: &tensors) }
             meta["georepl.encoder"] = try JSONValue.array(encLayers).serialized()
+        }
+        if let sigma = manifold.variance {
+            guard sigma.latentDim == decoder.latentDim, sigma.dataDim == decoder.dataDim else {
+                throw GeoError.invalidArgument("the variance network maps \(sigma.latentDim) -> \(sigma.dataDim), the decoder \(decoder.latentDim) -> \(decoder.dataDim)")
+            }
+            meta["georepl.variance"] = try VarianceJSON.object(sigma, tensors: &tensors)
         }
         return try SafeTensors.encode(tensors, metadata: meta, dtype: dtype)
     }
