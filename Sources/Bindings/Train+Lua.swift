@@ -11,7 +11,9 @@ import GeoEngine
 /// ["mlp"] | "conv", hidden [{512, 256} for mlp, channels {32, 64} for conv], activation
 /// ["silu"] | "elu" | "gelu" | "tanh" | "softplus" | "relu" | "leaky_relu", epochs [10], batch
 /// [128], lr [1e-3], seed [0], likelihood ["bernoulli"] | "gaussian", sigma [0.1, gaussian only],
-/// subset [all images: train on the first N], out [no file: a path to write the model to, F32],
+/// subset [all images: train on the first N], free_bits [0: nats per latent dimension below which
+/// a dimension's KL is not penalised, against unused dimensions], kl_warmup [0: epochs over which
+/// the KL weight rises from 0 to 1], out [no file: a path to write the model to, F32],
 /// name [the out file's base name, else "vae"], progress [a bar on stderr when it is a terminal],
 /// verbose [false: print one line per epoch on stdout].
 ///
@@ -21,7 +23,7 @@ import GeoEngine
 /// Ctrl-C stops training with the error "interrupted".
 enum TrainLua {
     static let options = ["data", "latent", "arch", "hidden", "activation", "epochs", "batch", "lr", "seed",
-                          "likelihood", "sigma", "subset", "out", "name", "progress", "verbose"]
+                          "likelihood", "sigma", "subset", "free_bits", "kl_warmup", "out", "name", "progress", "verbose"]
 
     /// The activations `activation=` accepts, with PyTorch's default parameters.
     static let activations: [(String, Activation)] = [
@@ -68,6 +70,8 @@ enum TrainLua {
             throw call.argumentError(1, Messages.sigmaNeedsGaussian)
         }
         c.subset = try o.integer("subset")
+        c.freeBits = try o.number("free_bits") ?? c.freeBits
+        c.klWarmup = try o.integer("kl_warmup") ?? c.klWarmup
         try c.validate()
         let outPath = try o.path("out")
         let name = try o.string("name")

@@ -44,10 +44,11 @@ final class TrainingTests: XCTestCase {
     }
 
     /// Central differences of the loss with respect to every parameter scalar against `evaluate`'s gradient.
-    private func checkGradient(_ config: VAEConfig, dataShape: [Int], file: StaticString = #filePath, line: UInt = #line) throws {
+    private func checkGradient(_ config: VAEConfig, dataShape: [Int], klWeight: Double = 1, freeBits: Double = 0,
+                               file: StaticString = #filePath, line: UInt = #line) throws {
         let vae = try VAE(config: config, dataShape: dataShape)
         let (x, eps) = batch(3, dataShape, latent: config.latent, seed: 7)
-        let exact = try vae.evaluate(x, noise: eps)
+        let exact = try vae.evaluate(x, noise: eps, klWeight: klWeight, freeBits: freeBits)
         XCTAssertEqual(exact.loss, exact.reconstruction + exact.kl, accuracy: 1e-12 * abs(exact.loss), file: file, line: line)
         let params = vae.parameters
         XCTAssertEqual(exact.gradients.map(\.shape), params.map(\.shape), file: file, line: line)
@@ -58,10 +59,10 @@ final class TrainingTests: XCTestCase {
                 var p = params
                 p[i].scalars[j] += h
                 try vae.setParameters(p)
-                let up = try vae.evaluate(x, noise: eps, gradients: false).loss
+                let up = try vae.evaluate(x, noise: eps, gradients: false, klWeight: klWeight, freeBits: freeBits).objective
                 p[i].scalars[j] -= 2 * h
                 try vae.setParameters(p)
-                let down = try vae.evaluate(x, noise: eps, gradients: false).loss
+                let down = try vae.evaluate(x, noise: eps, gradients: false, klWeight: klWeight, freeBits: freeBits).objective
                 numeric.append((up - down) / (2 * h))
                 analytic.append(exact.gradients[i].scalars[j])
             }
@@ -69,6 +70,24 @@ final class TrainingTests: XCTestCase {
         try vae.setParameters(params)
         XCTAssertEqual(numeric.count, vae.parameterCount, file: file, line: line)
         XCTAssertLessThan(relativeError(analytic, numeric), 1e-6, "ELBO gradient vs central differences", file: file, line: line)
+    }
+
+    /// KL warm-up and free bits change the trained objective: its gradient, against central
+    /// differences of `objective`; with free bits above some dimensions' KL and below others'
+    /// (the per-dimension KLs of this batch are about 0.05 to 0.6 nats).
+    func testWarmupAndFreeBitsGradientsMatchFiniteDifferences() throws {
+        let config = VAEConfig(latent: 3, hidden: [5, 4], seed: 3)
+        try checkGradient(config, dataShape: [6], klWeight: 0.3)
+        let vae = try VAE(config: config, dataShape: [6])
+        let (x, eps) = batch(3, [6], latent: 3, seed: 7)
+        let plain = try vae.evaluate(x, noise: eps, gradients: false)
+        let free = try vae.evaluate(x, noise: eps, gradients: false, freeBits: 0.3)
+        XCTAssertEqual(free.loss, plain.loss, "the reported loss stays the negative ELBO")
+        XCTAssertGreaterThan(free.objective, plain.objective, "some dimension is below 0.3 nats")
+        try checkGradient(config, dataShape: [6], freeBits: 0.3)
+        var bad = config
+        bad.freeBits = -1
+        XCTAssertThrowsError(try bad.validate())
     }
 
     func testELBOGradientOfAnMLPMatchesFiniteDifferences() throws {

@@ -76,14 +76,23 @@ public final class VAE {
         public var reconstruction: Double
         /// The mean KL(q(z | x) || N(0, I)).
         public var kl: Double
-        /// d loss / d parameter, aligned with `parameters` (empty when not requested).
+        /// The objective the gradients are of: `loss`, or with a KL weight or free bits
+        /// reconstruction + klWeight * sum_j max(freeBits, mean KL_j).
+        public var objective: Double
+        /// d objective / d parameter, aligned with `parameters` (empty when not requested).
         public var gradients: [Tensor]
     }
 
     /// The loss of the images x [n, D] with reparameterisation noise eps [n, d] and, when
     /// `gradients` is set, its exact gradient. Throws `GeoError.dimensionMismatch` for shapes
     /// that do not fit and `GeoError.invalidArgument` for an empty batch.
-    public func evaluate(_ x: Matrix, noise eps: Matrix, gradients: Bool = true) throws -> Evaluation {
+    ///
+    /// `klWeight` (in [0, 1], KL warm-up) and `freeBits` (nats per dimension, see
+    /// `VAEConfig.freeBits`) change the trained objective, (reconstruction + klWeight *
+    /// sum_j max(freeBits, mean KL_j)), and so the gradients; the returned loss stays the
+    /// negative ELBO.
+    public func evaluate(_ x: Matrix, noise eps: Matrix, gradients: Bool = true, klWeight: Double = 1,
+                         freeBits: Double = 0) throws -> Evaluation {
         let n = x.rows, d = latentDim, dd = dataDim
         guard n > 0 else { throw GeoError.invalidArgument("the batch is empty") }
         guard x.cols == dd else {
@@ -98,20 +107,28 @@ public final class VAE {
         var z = Matrix(rows: n, cols: d)
         var sigma = [Double](repeating: 0, count: n * d)
         var kl = 0.0
+        var klPerDimension = [Double](repeating: 0, count: d)
         for i in 0..<n {
             for j in 0..<d {
                 let mu = h.scalars[i * 2 * d + j], lv = h.scalars[i * 2 * d + d + j]
                 let s = Foundation.exp(lv / 2)
                 sigma[i * d + j] = s
                 z.scalars[i * d + j] = mu + s * eps.scalars[i * d + j]
-                kl += 0.5 * (mu * mu + s * s - 1 - lv)
+                let term = 0.5 * (mu * mu + s * s - 1 - lv)
+                kl += term
+                klPerDimension[j] += term
             }
         }
+        // The KL gradient's weight per dimension: 0 below the free bits (max(lambda, KL_j) is
+        // flat there), klWeight otherwise.
+        let klGradientWeight = klPerDimension.map { $0 / Double(n) < freeBits ? 0 : klWeight }
         let decPass = try decoder.forwardPass(z)
         // Reconstruction term and its cotangent dL/dl (divided by n: the loss is a batch mean).
         let (recon, cot) = reconstruction(logits: decPass.output, data: x, cotangents: gradients)
         let scale = 1 / Double(n)
-        var result = Evaluation(loss: (recon + kl) * scale, reconstruction: recon * scale, kl: kl * scale, gradients: [])
+        let trainedKL = klPerDimension.reduce(0.0) { $0 + max(freeBits, $1 / Double(n)) } * klWeight
+        var result = Evaluation(loss: (recon + kl) * scale, reconstruction: recon * scale, kl: kl * scale,
+                                objective: recon * scale + trainedKL, gradients: [])
         guard gradients else { return result }
 
         let decGrads = try VAE.backward(decoder, decPass, cotangents: cot, inputGradient: true)
@@ -120,8 +137,9 @@ public final class VAE {
         for i in 0..<n {
             for j in 0..<d {
                 let mu = h.scalars[i * 2 * d + j], s = sigma[i * d + j], g = dz.scalars[i * d + j]
-                cotEnc.scalars[i * 2 * d + j] = g + mu * scale
-                cotEnc.scalars[i * 2 * d + d + j] = g * eps.scalars[i * d + j] * s / 2 + (s * s - 1) / 2 * scale
+                let w = klGradientWeight[j]
+                cotEnc.scalars[i * 2 * d + j] = g + w * mu * scale
+                cotEnc.scalars[i * 2 * d + d + j] = g * eps.scalars[i * d + j] * s / 2 + w * (s * s - 1) / 2 * scale
             }
         }
         let encGrads = try VAE.backward(encoder, encPass, cotangents: cotEnc, inputGradient: false)

@@ -50,6 +50,15 @@ public struct VAEConfig: Equatable {
     public var likelihood: Likelihood = .bernoulli
     /// Train on the first `subset` images only (nil: all).
     public var subset: Int? = nil
+    /// Free bits (Kingma et al. 2016, "Improved variational inference with inverse
+    /// autoregressive flow", eq. 15), in nats per latent dimension: dimension j's KL term is
+    /// trained as max(lambda, the batch mean of KL_j), so that no dimension gains by carrying
+    /// less than lambda nats (against posterior collapse: unused latent directions). 0 (the
+    /// default) is the plain ELBO. The reported loss is always the true negative ELBO.
+    public var freeBits: Double = 0
+    /// KL warm-up (Bowman et al. 2016; Sonderby et al. 2016): the KL term's weight rises linearly
+    /// from 0 to 1 over the first `klWarmup` epochs (per batch), then stays 1. 0 (default): off.
+    public var klWarmup: Int = 0
 
     public init(latent: Int = 16, architecture: Architecture = .mlp, hidden: [Int]? = nil,
                 activation: Activation = .silu, epochs: Int = 10, batchSize: Int = 128,
@@ -95,5 +104,8 @@ public struct VAEConfig: Equatable {
         try Setting.positive("lr", learningRate)
         if case .gaussian(let sigma) = likelihood { try Setting.positive("sigma", sigma) }
         if let s = subset { try Setting.integer("subset", s, in: 1...Int.max) }
+        try Setting.require("free_bits", freeBits >= 0 && freeBits.isFinite && freeBits <= 100, "a number from 0 to 100",
+                            got: formatNumber(freeBits))
+        try Setting.integer("kl_warmup", klWarmup, in: 0...VAEConfig.maxEpochs)
     }
 }

@@ -53,7 +53,9 @@ public enum VAETrainer {
                 let x = try data.batch(indices)
                 var eps = Matrix(rows: indices.count, cols: d)
                 for k in eps.scalars.indices { eps.scalars[k] = noise.normal() }
-                let ev = try vae.evaluate(x, noise: eps)
+                let step = Double((epoch - 1) * batches + b + 1)
+                let klWeight = config.klWarmup > 0 ? min(1, step / Double(config.klWarmup * batches)) : 1
+                let ev = try vae.evaluate(x, noise: eps, klWeight: klWeight, freeBits: config.freeBits)
                 guard ev.loss.isFinite else {
                     throw GeoError.numerical("VAE training diverged in epoch \(epoch), batch \(b + 1): the loss is \(formatNumber(ev.loss)) (try a smaller lr)")
                 }
@@ -144,7 +146,10 @@ public struct VAETrainingResult {
         }
         return "VAE, \(arch), \(c.activation.op) activations, latent \(vae.latentDim), \(lik); "
             + "trained on \(trainingSetDescription) (\(images) images) for \(c.epochs) epochs, batch \(c.batchSize), "
-            + "Adam lr \(formatNumber(c.learningRate)), seed \(c.seed); final loss (negative ELBO per image) "
+            + "Adam lr \(formatNumber(c.learningRate)), seed \(c.seed)"
+            + (c.freeBits > 0 ? ", free bits \(formatNumber(c.freeBits)) nats per dimension" : "")
+            + (c.klWarmup > 0 ? ", KL warm-up over \(c.klWarmup) epoch\(c.klWarmup == 1 ? "" : "s")" : "")
+            + "; final loss (negative ELBO per image) "
             + String(format: "%.2f", finalLoss)
     }
 
