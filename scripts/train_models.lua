@@ -9,7 +9,9 @@
 --   georepl scripts/train_models.lua [OUTDIR [NAME [PREVIEWDIR]]]
 -- OUTDIR defaults to Sources/GeoEngine/Resources/Models; NAME ("all" or a model's name) trains
 -- just that model; PREVIEWDIR, when given, receives PNG grids of each model's samples and test
--- reconstructions (and a latent grid of the 2-d model). Training is deterministic for a given
+-- reconstructions (and a latent grid of the 2-d model). Each file also carries the decoder's
+-- fitted uncertainty (georepl.variance; scripts/fit_variance.lua adds one to an existing file).
+-- Training is deterministic for a given
 -- seed on one machine; the epochs were chosen so that each model trains in about five minutes
 -- on a 2-core machine.
 
@@ -18,7 +20,9 @@ local only = arg[2] or "all"
 local previewdir = arg[3]
 
 local models = {
-    {name = "fashion-vae", arch = "mlp", latent = 16, epochs = 12, seed = 1},
+    -- Free bits and a KL warm-up keep the 16-d model from collapsing onto a few directions
+    -- (without them it used 7 of 16 at encoded test images).
+    {name = "fashion-vae", arch = "mlp", latent = 16, epochs = 12, seed = 1, free_bits = 1.0, kl_warmup = 2},
     {name = "fashion-vae-2d", arch = "mlp", latent = 2, epochs = 12, seed = 2},
     {name = "fashion-vae-conv", arch = "conv", latent = 16, hidden = {32, 64}, epochs = 3, seed = 3},
 }
@@ -64,8 +68,12 @@ for _, spec in ipairs(models) do
         print(string.format("training %s: %s, latent %d, %d epochs, seed %d", spec.name, spec.arch, spec.latent,
                             spec.epochs, spec.seed))
         local m, info = geo.train_vae{data = train, arch = spec.arch, latent = spec.latent, hidden = spec.hidden,
-                                      epochs = spec.epochs, seed = spec.seed, out = path, name = spec.name,
+                                      epochs = spec.epochs, seed = spec.seed, free_bits = spec.free_bits,
+                                      kl_warmup = spec.kl_warmup, out = path, name = spec.name,
                                       verbose = true}
+        -- The decoder's uncertainty (geo.uncertainty's RBF sigma, fitted on the training set),
+        -- saved with the model so that geo.uncertainty(geo.model(name)) needs no data.
+        geo.save(geo.uncertainty(m, {data = train, seed = spec.seed, progress = false}), path)
         local line = string.format("%s: final loss %.2f, %d epochs, %.1f s (%d:%02d), %d parameters, %d bytes -> %s",
                                    spec.name, info.loss, spec.epochs, info.seconds, math.floor(info.seconds / 60),
                                    math.floor(info.seconds % 60), info.parameters, fileSize(path), path)

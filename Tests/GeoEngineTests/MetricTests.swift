@@ -127,7 +127,9 @@ final class MetricTests: XCTestCase {
         XCTAssertEqual(back.weights, sigma.weights); XCTAssertEqual(back.floor, sigma.floor)
         // The uncertainty manifold itself writes as the decoder plus its variance network.
         let u = try m.uncertainty()
-        XCTAssertEqual(try ModelFile.load(data: try ModelFile.encode(u, dtype: .f64)).variance?.weights, sigma.weights)
+        let reloaded = try ModelFile.load(data: try ModelFile.encode(u, dtype: .f64))
+        XCTAssertEqual(reloaded.variance?.weights, sigma.weights)
+        XCTAssertEqual(reloaded.name, "bern", "the file keeps the model's own name")
         XCTAssertThrowsError(try Manifold(name: "plain", generator: mu).uncertainty()) { e in
             XCTAssertTrue("\(e)".contains("carries no fitted variance network"), "\(e)")
         }

@@ -178,14 +178,18 @@ public final class Manifold {
     /// The decoder's fitted standard deviation sigma(z), if the model carries one (a model
     /// file's georepl.variance; `UncertaintyMetric`).
     public let variance: RBFPrecisionNetwork?
+    /// The model this one's metric was derived from (`uncertainty()` and the other metric
+    /// wrappers), whose name and description a model file keeps.
+    public let base: Manifold?
 
     /// `decoder` defaults to `generator`.
     public init(name: String, description: String = "", generator: Generator, encoder: Generator? = nil,
-                decoder: Generator? = nil, variance: RBFPrecisionNetwork? = nil) {
+                decoder: Generator? = nil, variance: RBFPrecisionNetwork? = nil, base: Manifold? = nil) {
         self.name = name; self.description = description
         self.generator = generator; self.encoder = encoder
         self.decoder = decoder ?? generator
         self.variance = variance
+        self.base = base
     }
 
     public var latentDim: Int { generator.latentDim }

@@ -143,6 +143,6 @@ extension Manifold {
         let g = try RegularizedMetric(generator, lambda: lambda)
         return Manifold(name: "\(name)+\(formatNumber(lambda))I",
                         description: "\(name) with the regularised metric J^T J + \(formatNumber(lambda)) I",
-                        generator: g, encoder: encoder, decoder: decoder, variance: variance)
+                        generator: g, encoder: encoder, decoder: decoder, variance: variance, base: base ?? self)
     }
 }

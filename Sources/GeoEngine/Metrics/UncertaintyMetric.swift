@@ -201,13 +201,14 @@ extension Manifold {
         return Manifold(name: "\(name)+uncertainty",
                         description: "\(name) with the expected metric J_mu^T J_mu + J_sigma^T J_sigma (RBF sigma, \(s.count) centres)",
                         generator: try UncertaintyMetric.immersion(mean: generator, variance: s),
-                        encoder: encoder, decoder: decoder, variance: s)
+                        encoder: encoder, decoder: decoder, variance: s, base: base ?? self)
     }
 
     /// The Fisher–Rao metric of this model's Bernoulli-mean outputs (`FisherRaoMetric`).
     public func fisherRao() throws -> Manifold {
         Manifold(name: "\(name)+fisher-rao", description: "\(name) with the Fisher–Rao metric of its Bernoulli means",
-                 generator: try FisherRaoMetric(generator), encoder: encoder, decoder: decoder, variance: variance)
+                 generator: try FisherRaoMetric(generator), encoder: encoder, decoder: decoder, variance: variance,
+                 base: base ?? self)
     }
 
     /// The ensemble metric (1/K) sum_i J_i^T J_i of `members` (the same latent dimension): the

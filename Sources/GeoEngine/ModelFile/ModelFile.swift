@@ -136,9 +136,10 @@ public enum ModelFile {
             "georepl.format": formatVersion,
             "georepl.latent_dim": String(decoder.latentDim),
             "georepl.data_shape": shapeString(dataShape),
-            "georepl.name": manifold.name,
+            "georepl.name": uncertain ? (manifold.base ?? manifold).name : manifold.name,
         ]
-        if !manifold.description.isEmpty { meta["georepl.description"] = manifold.description }
+        let description = uncertain ? (manifold.base ?? manifold).description : manifold.description
+        if !description.isEmpty { meta["georepl.description"] = description }
         let decLayers = try decoder.specs.enumerated().map { try LayerJSON.object($0.element, prefix: "decoder.\($0.offset)", tensors: &tensors) }
         meta["georepl.decoder"] = try JSONValue.array(decLayers).serialized()
         if let e = manifold.encoder {
