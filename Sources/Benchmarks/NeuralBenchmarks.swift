@@ -70,7 +70,8 @@ struct NeuralSection: BenchmarkSection {
         ], outputShape: [1, 28, 28])
     }
 
-    func dcgan() throws -> NeuralNetwork {
+    /// The DCGAN-style decoder, ReLU by default (`activation` replaces its hidden ReLUs).
+    func dcgan(activation: Activation = .relu) throws -> NeuralNetwork {
         var rng = SeededRandom(seed: 4)
         func bn(_ c: Int) throws -> LayerSpec {
             .batchNorm(weight: try randomTensor([c], &rng, scale: 0.1).shifted(1), bias: try randomTensor([c], &rng, scale: 0.1),
@@ -83,9 +84,9 @@ struct NeuralSection: BenchmarkSection {
         }
         return try NeuralNetwork(latentDim: 100, layers: [
             .linear(weight: try randomTensor([256 * 16, 100], &rng, scale: 0.1), bias: nil),
-            .reshape([256, 4, 4]), try bn(256), .activation(.relu),
-            try convT(256, 128), try bn(128), .activation(.relu),
-            try convT(128, 64), try bn(64), .activation(.relu),
+            .reshape([256, 4, 4]), try bn(256), .activation(activation),
+            try convT(256, 128), try bn(128), .activation(activation),
+            try convT(128, 64), try bn(64), .activation(activation),
             try convT(64, 3), .activation(.tanh),
         ])
     }

@@ -6,7 +6,7 @@ import GeoEngine
 /// over repeats, and rates are compared with OpenBLAS dgemm timed alongside (see
 /// `BenchmarkContext`). Build with `swift build -c release --product georepl-bench`.
 /// New sections: a type conforming to `BenchmarkSection` in its own file, listed here.
-let allSections: [BenchmarkSection] = [GemmSection(), NeuralSection(), ONNXSection(), GeometrySection(), JAXSection()]
+let allSections: [BenchmarkSection] = [GemmSection(), NeuralSection(), ONNXSection(), GeometrySection(), ConvergenceSection(), JAXSection()]
 
 var args = Array(CommandLine.arguments.dropFirst())
 let quick = args.contains("--quick")
