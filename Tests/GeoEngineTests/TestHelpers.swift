@@ -108,3 +108,44 @@ func assertHessianVectorProductsMatch(_ g: Generator, points: [[Double]], fdTole
         }
     }
 }
+
+/// Central differences (step h) of `loss` with respect to every scalar of `parameters`, in
+/// order, each perturbation installed with `set`; the parameters are restored at the end.
+func centralDifferences(_ parameters: [Tensor], h: Double = 1e-5, set: ([Tensor]) throws -> Void,
+                        loss: () throws -> Double) throws -> [Double] {
+    var numeric: [Double] = []
+    for i in parameters.indices {
+        for j in parameters[i].scalars.indices {
+            var p = parameters
+            p[i].scalars[j] += h
+            try set(p)
+            let up = try loss()
+            p[i].scalars[j] -= 2 * h
+            try set(p)
+            numeric.append((up - (try loss())) / (2 * h))
+        }
+    }
+    try set(parameters)
+    return numeric
+}
+
+/// A long run stops with `GeoError.interrupted` when cancellation was requested before it, and
+/// when it is requested from its progress handler at the 3rd report (as Ctrl-C would arrive
+/// between steps; no timing involved), after that step; no request is left behind.
+/// `run(nil)` and `run(handler)` start the run.
+func assertInterruptible(file: StaticString = #filePath, line: UInt = #line, _ run: (ProgressHandler?) throws -> Void) {
+    Cancellation.request()
+    XCTAssertThrowsError(try run(nil), file: file, line: line) { e in
+        XCTAssertEqual(e as? GeoError, .interrupted, file: file, line: line)
+    }
+    XCTAssertFalse(Cancellation.isRequested, file: file, line: line)
+    var completed: [Int] = []
+    XCTAssertThrowsError(try run({ report in
+        completed.append(report.completed)
+        if report.completed == 3 { Cancellation.request() }
+    }), file: file, line: line) { e in
+        XCTAssertEqual(e as? GeoError, .interrupted, file: file, line: line)
+    }
+    XCTAssertEqual(completed, [1, 2, 3], file: file, line: line)
+    XCTAssertFalse(Cancellation.isRequested, file: file, line: line)
+}

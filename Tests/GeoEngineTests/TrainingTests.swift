@@ -52,22 +52,10 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(exact.loss, exact.reconstruction + exact.kl, accuracy: 1e-12 * abs(exact.loss), file: file, line: line)
         let params = vae.parameters
         XCTAssertEqual(exact.gradients.map(\.shape), params.map(\.shape), file: file, line: line)
-        let h = 1e-5
-        var numeric: [Double] = [], analytic: [Double] = []
-        for i in params.indices {
-            for j in params[i].scalars.indices {
-                var p = params
-                p[i].scalars[j] += h
-                try vae.setParameters(p)
-                let up = try vae.evaluate(x, noise: eps, gradients: false, klWeight: klWeight, freeBits: freeBits).objective
-                p[i].scalars[j] -= 2 * h
-                try vae.setParameters(p)
-                let down = try vae.evaluate(x, noise: eps, gradients: false, klWeight: klWeight, freeBits: freeBits).objective
-                numeric.append((up - down) / (2 * h))
-                analytic.append(exact.gradients[i].scalars[j])
-            }
+        let numeric = try centralDifferences(params, set: vae.setParameters) {
+            try vae.evaluate(x, noise: eps, gradients: false, klWeight: klWeight, freeBits: freeBits).objective
         }
-        try vae.setParameters(params)
+        let analytic = exact.gradients.flatMap(\.scalars)
         XCTAssertEqual(numeric.count, vae.parameterCount, file: file, line: line)
         XCTAssertLessThan(relativeError(analytic, numeric), 1e-6, "ELBO gradient vs central differences", file: file, line: line)
     }
@@ -211,22 +199,8 @@ final class TrainingTests: XCTestCase {
         let empty = try MatrixTrainingSet(points: Matrix(rows: 0, cols: 6))
         XCTAssertThrowsError(try VAETrainer.train(VAEConfig(), on: empty))
 
-        Cancellation.request()
-        XCTAssertThrowsError(try VAETrainer.train(VAEConfig(latent: 2, hidden: [3]), on: data)) { e in
-            XCTAssertEqual(e as? GeoError, .interrupted)
+        assertInterruptible { progress in
+            _ = try VAETrainer.train(VAEConfig(latent: 2, hidden: [3], epochs: 1000, batchSize: 2), on: data, progress: progress)
         }
-        XCTAssertFalse(Cancellation.isRequested)
-        // A request while training runs (from its progress handler, as Ctrl-C would arrive
-        // between batches; no timing involved) stops it after that batch.
-        var completed: [Int] = []
-        XCTAssertThrowsError(try VAETrainer.train(VAEConfig(latent: 2, hidden: [3], epochs: 1000, batchSize: 2), on: data,
-                                                  progress: { report in
-            completed.append(report.completed)
-            if report.completed == 3 { Cancellation.request() }
-        })) { e in
-            XCTAssertEqual(e as? GeoError, .interrupted)
-        }
-        XCTAssertEqual(completed, [1, 2, 3])
-        XCTAssertFalse(Cancellation.isRequested)
     }
 }

@@ -124,7 +124,7 @@ public final class VAE {
         let klGradientWeight = klPerDimension.map { $0 / Double(n) < freeBits ? 0 : klWeight }
         let decPass = try decoder.forwardPass(z)
         // Reconstruction term and its cotangent dL/dl (divided by n: the loss is a batch mean).
-        let (recon, cot) = reconstruction(logits: decPass.output, data: x, cotangents: gradients)
+        let (recon, cot) = VAE.reconstruction(likelihood, logits: decPass.output, data: x, cotangents: gradients)
         let scale = 1 / Double(n)
         let trainedKL = klPerDimension.reduce(0.0) { $0 + max(freeBits, $1 / Double(n)) } * klWeight
         var result = Evaluation(loss: (recon + kl) * scale, reconstruction: recon * scale, kl: kl * scale,
@@ -147,8 +147,10 @@ public final class VAE {
         return result
     }
 
-    /// Sum over the batch of -log p(x | z) for logits l and, when `cotangents` is set, dL/dl / n.
-    private func reconstruction(logits l: Matrix, data x: Matrix, cotangents: Bool) -> (Double, Matrix) {
+    /// Sum over the batch of -log p(x | z) under `likelihood` for logits l (the rows of x are
+    /// the images) and, when `cotangents` is set, dL/dl / n (the cotangents of the batch mean).
+    static func reconstruction(_ likelihood: VAEConfig.Likelihood, logits l: Matrix, data x: Matrix,
+                               cotangents: Bool) -> (Double, Matrix) {
         let count = l.scalars.count, scale = 1 / Double(max(1, x.rows))
         var cot = Matrix(rows: cotangents ? l.rows : 0, cols: l.cols)
         var total = 0.0
@@ -204,9 +206,13 @@ public final class VAE {
     /// images in [0, 1]) and the encoder (its first latent outputs are the mean). The networks
     /// are copies: further training does not change the manifold.
     public func manifold(name: String, description: String = "") throws -> Manifold {
-        let dec = try NeuralNetwork(inputShape: decoder.inputShape, layers: decoder.specs + [.activation(.sigmoid)],
-                                    outputShape: dataShape)
         let enc = try NeuralNetwork(inputShape: encoder.inputShape, layers: encoder.specs)
-        return Manifold(name: name, description: description, generator: dec, encoder: enc)
+        return Manifold(name: name, description: description, generator: try VAE.withSigmoid(decoder), encoder: enc)
+    }
+
+    /// A copy of a decoder of logits with a final sigmoid: the Bernoulli means, images in [0, 1].
+    static func withSigmoid(_ logits: NeuralNetwork) throws -> NeuralNetwork {
+        try NeuralNetwork(inputShape: logits.inputShape, layers: logits.specs + [.activation(.sigmoid)],
+                          outputShape: logits.dataShape)
     }
 }

@@ -7,10 +7,11 @@ import Foundation
 ///     try result.write(to: "fashion-vae.safetensors", name: "fashion-vae")
 ///
 /// Each epoch visits the training images (the first `subset` of them, or all) in a fresh
-/// random order, in batches of `batchSize` (the last one may be smaller); each batch takes one
-/// Adam step on the batch mean of the negative ELBO (`VAE.evaluate`), with one reparameterisation
-/// sample per image. The epoch's loss is the mean over its images of the loss each had when its
-/// batch was evaluated (before the step), as PyTorch's VAE example reports it.
+/// random order, in batches of `batchSize` (the last one may be smaller; `EpochLoop`); each
+/// batch takes one Adam step on the batch mean of the negative ELBO (`VAE.evaluate`), with one
+/// reparameterisation sample per image. The epoch's loss is the mean over its images of the
+/// loss each had when its batch was evaluated (before the step), as PyTorch's VAE example
+/// reports it.
 ///
 /// Determinism: the weights are drawn from a SeededRandom seeded with `seed`, the shuffling and
 /// the noise from two more streams derived from it, and every reduction runs in a fixed order,
@@ -35,68 +36,34 @@ public enum VAETrainer {
         var shuffling = SeededRandom(seed: config.seed ^ shuffleStream)
         var noise = SeededRandom(seed: config.seed ^ noiseStream)
         var params = vae.parameters
-        var order = Array(0..<count)
-        let batchSize = config.batchSize, d = vae.latentDim
-        let batches = (count + batchSize - 1) / batchSize
-        let total = config.epochs * batches
+        let d = vae.latentDim
+        let loop = EpochLoop(count: count, epochs: config.epochs, batchSize: config.batchSize)
         var history: [VAEEpochReport] = []
         let clock = ContinuousClock(), start = clock.now
-        try Cancellation.check()
 
-        for epoch in 1...config.epochs {
-            let epochStart = clock.now
-            shuffle(&order, &shuffling)
-            var sums = (loss: 0.0, reconstruction: 0.0, kl: 0.0)
-            for b in 0..<batches {
-                try Cancellation.check()
-                let indices = Array(order[(b * batchSize)..<min(count, (b + 1) * batchSize)])
-                let x = try data.batch(indices)
-                var eps = Matrix(rows: indices.count, cols: d)
-                for k in eps.scalars.indices { eps.scalars[k] = noise.normal() }
-                let step = Double((epoch - 1) * batches + b + 1)
-                let klWeight = config.klWarmup > 0 ? min(1, step / Double(config.klWarmup * batches)) : 1
-                let ev = try vae.evaluate(x, noise: eps, klWeight: klWeight, freeBits: config.freeBits)
-                guard ev.loss.isFinite else {
-                    throw GeoError.numerical("VAE training diverged in epoch \(epoch), batch \(b + 1): the loss is \(formatNumber(ev.loss)) (try a smaller lr)")
-                }
-                let w = Double(indices.count)
-                sums.loss += ev.loss * w; sums.reconstruction += ev.reconstruction * w; sums.kl += ev.kl * w
-                try adam.step(&params, gradients: ev.gradients)
-                try vae.setParameters(params)
-                if let report = progress {
-                    let running = sums.loss / Double(min(count, (b + 1) * batchSize))
-                    report(ProgressReport(completed: (epoch - 1) * batches + b + 1, total: total,
-                                          detail: "epoch \(epoch)/\(config.epochs)  loss \(String(format: "%.2f", running))"))
-                }
-            }
-            let seconds = elapsed(clock.now - epochStart)
-            let r = VAEEpochReport(epoch: epoch, loss: sums.loss / Double(count),
-                                   reconstruction: sums.reconstruction / Double(count), kl: sums.kl / Double(count),
-                                   seconds: seconds, imagesPerSecond: seconds > 0 ? Double(count) / seconds : 0)
+        try loop.run(shuffling: &shuffling, progress: progress, step: { batch in
+            let x = try data.batch(batch.indices)
+            var eps = Matrix(rows: batch.indices.count, cols: d)
+            for k in eps.scalars.indices { eps.scalars[k] = noise.normal() }
+            let klWeight = config.klWarmup > 0 ? min(1, Double(batch.step) / Double(config.klWarmup * loop.batches)) : 1
+            let ev = try vae.evaluate(x, noise: eps, klWeight: klWeight, freeBits: config.freeBits)
+            guard ev.loss.isFinite else { throw EpochLoop.divergence("VAE", batch, loss: ev.loss) }
+            try adam.step(&params, gradients: ev.gradients)
+            try vae.setParameters(params)
+            return [ev.loss, ev.reconstruction, ev.kl]
+        }, epochDone: { epoch, means, seconds in
+            let r = VAEEpochReport(epoch: epoch, loss: means[0], reconstruction: means[1], kl: means[2], seconds: seconds,
+                                   imagesPerSecond: seconds > 0 ? Double(count) / seconds : 0)
             history.append(r)
             onEpoch?(r)
-        }
-        return VAETrainingResult(vae: vae, config: config, history: history, seconds: elapsed(clock.now - start),
+        })
+        return VAETrainingResult(vae: vae, config: config, history: history, seconds: EpochLoop.elapsed(clock.now - start),
                                  images: count, trainingSetDescription: data.trainingSetDescription)
     }
 
     /// Seeds of the shuffling and noise streams: the seed XOR these ("SHUFFLE", "NOISE").
     static let shuffleStream: UInt64 = 0x5348_5546_464C_4500
     static let noiseStream: UInt64 = 0x004E_4F49_5345_0000
-
-    /// Fisher–Yates shuffle with uniform draws from `rng` (the same order on every platform).
-    static func shuffle(_ a: inout [Int], _ rng: inout SeededRandom) {
-        var i = a.count - 1
-        while i > 0 {
-            let j = min(i, Int(rng.uniform() * Double(i + 1)))
-            a.swapAt(i, j)
-            i -= 1
-        }
-    }
-
-    static func elapsed(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-    }
 }
 
 /// One epoch of a training run.

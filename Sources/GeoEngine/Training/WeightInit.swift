@@ -47,4 +47,32 @@ enum WeightInit {
         return .convTranspose2d(weight: w, bias: b, stride: Size2D(stride), padding: Size2D(padding),
                                 outputPadding: Size2D(0))
     }
+
+    /// `spec` with fresh weights of the same shapes, drawn as above (weight, then the bias if
+    /// the layer has one), and everything else (stride, padding, groups, ...) kept: a new
+    /// initialisation of an existing architecture. Layers without parameters come back as they
+    /// are; batchnorm, whose statistics come from data, throws `GeoError.invalidArgument`.
+    static func redrawn(_ spec: LayerSpec, _ rng: inout SeededRandom) throws -> LayerSpec {
+        func draw(_ w: Tensor, _ b: Tensor?) -> (Tensor, Tensor?) {
+            let bound = 1 / Double(fanIn(w.shape)).squareRoot()
+            let weight = uniform(w.shape, bound: bound, &rng)
+            return (weight, b.map { uniform($0.shape, bound: bound, &rng) })
+        }
+        switch spec {
+        case .linear(let w, let b):
+            let (w2, b2) = draw(w, b)
+            return .linear(weight: w2, bias: b2)
+        case .conv2d(let w, let b, let stride, let padding, let options):
+            let (w2, b2) = draw(w, b)
+            return .conv2d(weight: w2, bias: b2, stride: stride, padding: padding, options: options)
+        case .convTranspose2d(let w, let b, let stride, let padding, let outputPadding, let options):
+            let (w2, b2) = draw(w, b)
+            return .convTranspose2d(weight: w2, bias: b2, stride: stride, padding: padding, outputPadding: outputPadding,
+                                    options: options)
+        case .batchNorm:
+            throw GeoError.invalidArgument("a batchnorm layer cannot be initialised afresh (its statistics come from data)")
+        case .reshape, .flatten, .activation:
+            return spec
+        }
+    }
 }
