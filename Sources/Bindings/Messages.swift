@@ -64,7 +64,9 @@ enum Messages {
         "option '\(key)' is required (\(expected))"
     }
     static let sigmaNeedsGaussian = "option 'sigma' needs likelihood = \"gaussian\""
-    static func outFile(_ reason: String) -> String { "option 'out': \(reason)" }
+    static func outFile(_ reason: String) -> String { optionInvalid("out", reason) }
+    /// An option whose value the engine rejects for a reason of its own.
+    static func optionInvalid(_ key: String, _ reason: String) -> String { "option '\(key)': \(reason)" }
     static func notSaved(_ reason: String) -> String {
         "the model was trained but not saved (\(reason)); it is returned with info.saved = false: save it with geo.save(m, path)"
     }

@@ -96,4 +96,97 @@ final class TrainTests: LuaTestCase {
         XCTAssertTrue(bar.hasSuffix("\r\u{1B}[K"), "the bar is erased: \(bar)")
         XCTAssertEqual(value("1 + 1"), "2")
     }
+
+    // MARK: train_decoder
+
+    /// A new decoder for the 2-d model's encoder on 64 test images: the encoder is the model's,
+    /// the file holds the new model, a seed repeats, and the ensemble of the two has one latent space.
+    func testTinyDecoderRunWritesAMemberOfOneLatentSpace() throws {
+        try requireFashionMNIST()
+        let path = NSTemporaryDirectory() + "/georepl-member-\(getpid()).safetensors"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertNil(lua.run("""
+            base = geo.model('fashion-vae-2d')
+            m, info = geo.train_decoder{model = base, data = ds, epochs = 2, batch = 32, subset = 64, lr = 2e-3,
+                                        seed = 3, out = '\(path)', progress = false}
+            """))
+        XCTAssertEqual(eval("m.name, m.latent_dim, m.data_dim, m.has_encoder, #info.losses, info.images, info.saved"),
+                       ["georepl-member-\(getpid())", "2", "784", "true", "2", "64", "true"])
+        let decoderParameters: Int = 2 * 256 + 256 + 256 * 512 + 512 + 512 * 784 + 784
+        XCTAssertEqual(value("info.parameters"), String(decoderParameters))
+        XCTAssertEqual(value("info.loss == info.losses[2] and info.seconds > 0 and info.rate > 0"), "true")
+        XCTAssertEqual(value("m:encode(ds[1]) == base:encode(ds[1]) and m:encode(ds[5]) == base:encode(ds[5])"), "true")
+        XCTAssertEqual(value("m:decode(geo.vec{0.5, -0.5}) == base:decode(geo.vec{0.5, -0.5})"), "false")
+        let d = value("info.description")
+        XCTAssertTrue(d.contains("trained on the latent codes of the encoder of 'fashion-vae-2d' (posterior samples)"), d)
+        XCTAssertTrue(d.contains("fashion-mnist test (64 images), 2 epochs, batch 32, Adam lr 0.002, seed 3"), d)
+        // The file holds the same model (F32), with the encoder.
+        let loaded = try ModelFile.load(path: path)
+        XCTAssertEqual(loaded.description, d)
+        XCTAssertNotNil(loaded.encoder)
+        let fromLua = eval("(function() local y = m:decode(geo.vec{0.3, -0.2}) return y[1], y[400] end)()").compactMap(Double.init)
+        let fromFile = try loaded.generator.decode(Vector([0.3, -0.2]))
+        XCTAssertEqual(fromLua[0], fromFile[0], accuracy: 1e-5)
+        XCTAssertEqual(fromLua[1], fromFile[399], accuracy: 1e-5)
+
+        // The same seed gives the same losses; codes = "mean" trains on the means.
+        XCTAssertNil(lua.run("m2, info2 = geo.train_decoder{model = base, data = ds, epochs = 2, batch = 32, subset = 64, lr = 2e-3, seed = 3, name = 'tiny'}"))
+        XCTAssertEqual(eval("m2.name, info2.losses[1] == info.losses[1], info2.losses[2] == info.losses[2]"), ["tiny", "true", "true"])
+        XCTAssertNil(lua.run("m3, info3 = geo.train_decoder{model = base, data = ds, epochs = 1, subset = 16, codes = 'mean'}"))
+        XCTAssertEqual(value("m3.name"), "decoder")
+        XCTAssertTrue(value("info3.description").contains("(posterior means)"))
+        // The ensemble's metric is the mean of the members'.
+        XCTAssertEqual(value("""
+            (function()
+              local e, z = geo.ensemble{base, m}, geo.vec{0.2, -0.4}
+              local a, b, c = e:metric(z), base:metric(z), m:metric(z)
+              local worst = 0
+              for i = 1, 2 do for j = 1, 2 do
+                worst = math.max(worst, math.abs(a:get(i, j) - (b:get(i, j) + c:get(i, j)) / 2) / math.abs(a:get(1, 1)))
+              end end
+              return worst < 1e-12
+            end)()
+            """), "true")
+    }
+
+    func testDecoderOptionErrors() throws {
+        try requireFashionMNIST()
+        lua.run("base = geo.model('fashion-vae-2d')")
+        let f = "bad argument #1 to 'train_decoder'"
+        assertError("geo.train_decoder()", "\(f) (table expected, got no value)")
+        assertError("geo.train_decoder{}", "\(f) (option 'model' is required (a geo.Manifold))")
+        assertError("geo.train_decoder{model = 3, data = ds}", "\(f) (option 'model' must be a geo.Manifold, got number)")
+        assertError("geo.train_decoder{model = base}", "\(f) (option 'data' is required (a geo.Dataset))")
+        assertError("geo.train_decoder{model = base, data = base}", "\(f) (option 'data' must be a geo.Dataset, got geo.Manifold)")
+        assertError("geo.train_decoder{model = base, data = ds, latent = 2}",
+                    "\(f) (unknown option 'latent' (expected one of: model, data, epochs, batch, lr, seed, subset, codes, out, name, progress, verbose))")
+        assertError("geo.train_decoder{model = base, data = ds, epochs = 0}",
+                    "\(f) (option 'epochs' must be an integer from 1 to 1000000, got 0)")
+        assertError("geo.train_decoder{model = base, data = ds, batch = 1.5}", "\(f) (option 'batch' must be an integer, got 1.5)")
+        assertError("geo.train_decoder{model = base, data = ds, lr = -1}", "\(f) (option 'lr' must be a positive number, got -1)")
+        assertError("geo.train_decoder{model = base, data = ds, subset = 10001}",
+                    "\(f) (option 'subset' must be an integer from 1 to 10000, got 10001)")
+        assertError("geo.train_decoder{model = base, data = ds, codes = 'median'}",
+                    "\(f) (option 'codes' must be one of \"sample\", \"mean\", got \"median\")")
+        assertError("geo.train_decoder{model = base, data = ds, verbose = 'yes'}",
+                    "\(f) (option 'verbose' must be a boolean, got string)")
+        assertError("geo.train_decoder{model = geo.sphere{}, data = ds}",
+                    "\(f) (option 'model': model 'sphere' has no encoder: a decoder is trained on its encoder's latent codes)")
+        assertError("geo.train_decoder{model = geo.ensemble{base, base}, data = ds}",
+                    "\(f) (option 'model': the decoder of 'ensemble(fashion-vae-2d,fashion-vae-2d)' is not a neural network of georepl's layers: a new decoder copies its architecture)")
+        assertError("geo.train_decoder{model = base, data = ds, subset = 8, epochs = 1, out = '/nonexistent/dir/m.safetensors'}",
+                    "\(f) (option 'out': cannot write '/nonexistent/dir/m.safetensors': No such file or directory)")
+    }
+
+    /// Ctrl-C while a decoder trains (sent when its progress bar appears, as for train_vae).
+    func testInterruptStopsDecoderTraining() throws {
+        try requireFashionMNIST()
+        let (e, bar) = observingStandardError(onFirstOutput: { LuaSession.interrupt() }) {
+            lua.run("geo.train_decoder{model = geo.model('fashion-vae-2d'), data = ds, subset = 8, epochs = 1000000, progress = true}",
+                    chunkName: "=test")
+        }
+        XCTAssertEqual(e?.description.components(separatedBy: "\n")[0], "interrupted")
+        XCTAssertTrue(bar.hasPrefix("\r\u{1B}[Ktrain_decoder ["), bar)
+        XCTAssertEqual(value("1 + 1"), "2")
+    }
 }

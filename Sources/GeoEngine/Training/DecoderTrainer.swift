@@ -81,6 +81,20 @@ public enum DecoderTrainer {
         return (encoder, logits)
     }
 
+    /// Checks that a decoder can be trained for `model` with `codes` (the rules of `parts(of:)`;
+    /// for samples the encoder gives 2 * latent_dim outputs, [mu, logvar], as `VAE`'s do).
+    /// `GeoError.invalidArgument` naming what is missing.
+    public static func check(_ model: Manifold, codes: DecoderConfig.Codes) throws {
+        let encoder = try parts(of: model).encoder
+        let outputs = encoder.dataDim, d = model.latentDim
+        if codes == .sample, outputs != 2 * d {
+            throw GeoError.invalidArgument("the encoder of '\(untrusted: model.name)' has \(outputs) outputs; sampling its posterior needs 2 * latent_dim = \(2 * d) (mean and log-variance): train on the posterior means instead")
+        }
+        guard outputs >= d else {
+            throw GeoError.invalidArgument("the encoder of '\(untrusted: model.name)' has \(outputs) outputs, fewer than latent_dim \(d)")
+        }
+    }
+
     /// A freshly initialised decoder (logits, no sigmoid) of the architecture of `model`'s
     /// decoder, weights drawn from `seed`: what `train` starts from.
     public static func initialDecoder(like model: Manifold, seed: UInt64) throws -> NeuralNetwork {
@@ -118,7 +132,8 @@ public enum DecoderTrainer {
                              progress: ProgressHandler? = nil,
                              onEpoch: ((DecoderEpochReport) -> Void)? = nil) throws -> DecoderTrainingResult {
         try config.validate()
-        let (encoder, _) = try parts(of: model)
+        try check(model, codes: config.codes)
+        let encoder = try parts(of: model).encoder
         guard data.count > 0 else { throw GeoError.invalidArgument("the training set is empty") }
         if let s = config.subset { try Setting.integer("subset", s, in: 1...max(1, data.count)) }
         let dataDim = data.dataShape.reduce(1, *)
@@ -171,16 +186,9 @@ struct LatentCodes {
     /// Images encoded per forward pass.
     static let chunk = 256
 
-    /// Encodes the first `count` points of `data`. With `sampled` the encoder must give
-    /// 2 * latentDim outputs, [mu, logvar] (`VAE`); otherwise its first latentDim outputs are mu.
+    /// Encodes the first `count` points of `data` (the encoder as `DecoderTrainer.check` requires).
     init(encoder: Generator, latentDim d: Int, data: TrainingSet, count: Int, sampled: Bool, modelName: String) throws {
         let outputs = encoder.dataDim
-        if sampled, outputs != 2 * d {
-            throw GeoError.invalidArgument("the encoder of '\(untrusted: modelName)' has \(outputs) outputs; sampling its posterior needs 2 * latent_dim = \(2 * d) (mean and log-variance): train on the posterior means instead")
-        }
-        guard outputs >= d else {
-            throw GeoError.invalidArgument("the encoder of '\(untrusted: modelName)' has \(outputs) outputs, fewer than latent_dim \(d)")
-        }
         try MemoryBudget.doubles(count, 2 * d, for: "the latent codes of \(count) images")
         var mu = Matrix(rows: count, cols: d)
         var sigma = Matrix(rows: sampled ? count : 0, cols: d)
