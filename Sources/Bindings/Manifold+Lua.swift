@@ -4,7 +4,8 @@ import GeoEngine
 /// geo.Manifold: a generator (and optional encoder) seen as a Riemannian manifold.
 ///     geo.sphere{radius=1}  geo.torus{R=2, r=1}  geo.plane{dim=2}  geo.saddle{}
 ///     geo.swissroll{a=1, theta0=2*pi}  geo.load(path)  geo.model([name])
-///     geo.save(m, path [, {dtype="F32"|"F64"}])   writes a neural model as a model file
+///     geo.save(m, path [, {dtype="F32"|"F64", encoder=true}])   writes a neural model as a model file
+///                                              (encoder = false: the decoder only)
 ///     geo.regularized(m, lambda)   m with the metric J^T J + lambda I (decode unchanged)
 ///     m.name  m.description  m.latent_dim  m.data_dim  m.data_shape  m.has_encoder
 ///     m:decode(z)  m:encode(x)  m:jacobian(z)  m:metric(z)  m:volume(z)  m:singular_values(z)
@@ -116,9 +117,9 @@ enum ManifoldLua {
         Binding("save") { call in
             let m = try call.value(1, type)
             let path = try call.path(2)
-            let o = try Options(call, 3, allowed: ["dtype"])
+            let o = try Options(call, 3, allowed: ["dtype", "encoder"])
             let dtype = try o.choice("dtype", ["F32", "F64"]).flatMap(SafeTensorsDType.init(rawValue:)) ?? .f32
-            try ModelFile.write(m, to: path, dtype: dtype)
+            try ModelFile.write(m, to: path, dtype: dtype, encoder: try o.boolean("encoder") ?? true)
             return 0
         },
         Binding("model") { call in

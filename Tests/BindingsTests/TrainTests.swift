@@ -129,6 +129,14 @@ final class TrainTests: LuaTestCase {
         XCTAssertEqual(fromLua[0], fromFile[0], accuracy: 1e-5)
         XCTAssertEqual(fromLua[1], fromFile[399], accuracy: 1e-5)
 
+        // geo.save with encoder = false writes the decoder alone (as the shipped members are).
+        let bare = NSTemporaryDirectory() + "/georepl-member-bare-\(getpid()).safetensors"
+        defer { try? FileManager.default.removeItem(atPath: bare) }
+        XCTAssertNil(lua.run("geo.save(m, '\(bare)', {encoder = false})"))
+        XCTAssertEqual(eval("geo.load('\(bare)').has_encoder, geo.load('\(path)').has_encoder, geo.load('\(bare)'):decode(geo.vec{1, 2}) == geo.load('\(path)'):decode(geo.vec{1, 2})"),
+                       ["false", "true", "true"])
+        assertError("geo.save(m, '\(bare)', {encoder = 1})", "bad argument #3 to 'save' (option 'encoder' must be a boolean, got number)")
+
         // The same seed gives the same losses; codes = "mean" trains on the means.
         XCTAssertNil(lua.run("m2, info2 = geo.train_decoder{model = base, data = ds, epochs = 2, batch = 32, subset = 64, lr = 2e-3, seed = 3, name = 'tiny'}"))
         XCTAssertEqual(eval("m2.name, info2.losses[1] == info.losses[1], info2.losses[2] == info.losses[2]"), ["tiny", "true", "true"])

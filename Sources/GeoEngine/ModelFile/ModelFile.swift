@@ -118,8 +118,9 @@ public enum ModelFile {
     /// `NeuralNetwork`s, tensors stored as `dtype` (F32 or F64; F16/BF16 also work). Tensors are
     /// named "decoder.<i>.<role>" / "encoder.<i>.<role>". An encoder whose input is not
     /// data_shape gets a leading flatten or reshape layer. Throws `GeoError.invalidArgument` for
-    /// other generators.
-    public static func encode(_ manifold: Manifold, dtype: SafeTensorsDType = .f32) throws -> Data {
+    /// other generators. With `encoder` false the file holds no encoder (for a decoder that
+    /// shares another model's, like the ensemble members of `ModelCatalog`).
+    public static func encode(_ manifold: Manifold, dtype: SafeTensorsDType = .f32, encoder: Bool = true) throws -> Data {
         // The geometry is the decoder's own, or the uncertainty immersion of the decoder and the
         // variance network written below.
         let uncertain = (manifold.generator as? StackedImmersion).map { $0.parts.count == 2 && $0.parts[0] === manifold.decoder
@@ -142,7 +143,7 @@ public enum ModelFile {
         if !description.isEmpty { meta["georepl.description"] = description }
         let decLayers = try decoder.specs.enumerated().map { try LayerJSON.object($0.element, prefix: "decoder.\($0.offset)", tensors: &tensors) }
         meta["georepl.decoder"] = try JSONValue.array(decLayers).serialized()
-        if let e = manifold.encoder {
+        if encoder, let e = manifold.encoder {
             guard let enc = e as? NeuralNetwork else {
                 throw GeoError.invalidArgument("the encoder of '\(untrusted: manifold.name)' is not a NeuralNetwork and cannot be written")
             }
@@ -165,8 +166,8 @@ public enum ModelFile {
         return try SafeTensors.encode(tensors, metadata: meta, dtype: dtype)
     }
 
-    /// Writes `encode(manifold, dtype:)` to `path` through `AtomicFile`; `GeoError.io` on failure.
-    public static func write(_ manifold: Manifold, to path: String, dtype: SafeTensorsDType = .f32) throws {
-        try AtomicFile.write(try encode(manifold, dtype: dtype), to: path)
+    /// Writes `encode(manifold, dtype:, encoder:)` to `path` through `AtomicFile`; `GeoError.io` on failure.
+    public static func write(_ manifold: Manifold, to path: String, dtype: SafeTensorsDType = .f32, encoder: Bool = true) throws {
+        try AtomicFile.write(try encode(manifold, dtype: dtype, encoder: encoder), to: path)
     }
 }
