@@ -4,16 +4,22 @@
 --   fashion-vae.safetensors        MLP VAE, latent 16 (what geo.model() loads)
 --   fashion-vae-2d.safetensors     MLP VAE, latent 2
 --   fashion-vae-conv.safetensors   DCGAN-like conv VAE, latent 16
+--   fashion-vae-2d-member-2.safetensors, fashion-vae-2d-member-3.safetensors
+--                                  two more decoders for fashion-vae-2d's encoder (geo.train_decoder
+--                                  on its latent codes; the files hold the decoders only, the
+--                                  catalog attaches that encoder): with fashion-vae-2d's own, a
+--                                  decoder ensemble of one latent space for geo.ensemble
 --
 -- Usage (with a release build: debug builds are far slower):
 --   georepl scripts/train_models.lua [OUTDIR [NAME [PREVIEWDIR]]]
--- OUTDIR defaults to Sources/GeoEngine/Resources/Models; NAME ("all" or a model's name) trains
--- just that model; PREVIEWDIR, when given, receives PNG grids of each model's samples and test
--- reconstructions (and a latent grid of the 2-d model). Each file also carries the decoder's
--- fitted uncertainty (georepl.variance; scripts/fit_variance.lua adds one to an existing file).
--- Training is deterministic for a given
--- seed on one machine; the epochs were chosen so that each model trains in about five minutes
--- on a 2-core machine.
+-- OUTDIR defaults to Sources/GeoEngine/Resources/Models; NAME ("all", a model's name, or
+-- "fashion-vae-2d-members" for both members) trains just that; members train on the encoder of
+-- OUTDIR's fashion-vae-2d.safetensors (written first when NAME is "all"). PREVIEWDIR, when
+-- given, receives PNG grids of each model's samples and test reconstructions (and a latent grid
+-- of the 2-d models). Each VAE's file also carries the decoder's fitted uncertainty
+-- (georepl.variance; scripts/fit_variance.lua adds one to an existing file). Training is deterministic for a given seed on one machine; the epochs were
+-- chosen so that each VAE trains in about five minutes on a 2-core machine, each member in two
+-- to three.
 
 local outdir = arg[1] or "Sources/GeoEngine/Resources/Models"
 local only = arg[2] or "all"
@@ -62,6 +68,16 @@ end
 local train = geo.dataset("fashion-mnist")
 local test = geo.dataset("fashion-mnist", {split = "test"})
 local summary = {}
+
+-- Prints and keeps the summary line of a trained model, and writes its previews.
+local function report(m, spec, info, path)
+    local line = string.format("%s: final loss %.2f, %d epochs, %.1f s (%d:%02d), %d parameters, %d bytes -> %s",
+                               spec.name, info.loss, spec.epochs, info.seconds, math.floor(info.seconds / 60),
+                               math.floor(info.seconds % 60), info.parameters, fileSize(path), path)
+    print(line)
+    summary[#summary + 1] = line
+    if previewdir then previews(m, spec, test) end
+end
 for _, spec in ipairs(models) do
     if only == "all" or only == spec.name then
         local path = outdir .. "/" .. spec.name .. ".safetensors"
@@ -74,12 +90,25 @@ for _, spec in ipairs(models) do
         -- The decoder's uncertainty (geo.uncertainty's RBF sigma, fitted on the training set),
         -- saved with the model so that geo.uncertainty(geo.model(name)) needs no data.
         geo.save(geo.uncertainty(m, {data = train, seed = spec.seed, progress = false}), path)
-        local line = string.format("%s: final loss %.2f, %d epochs, %.1f s (%d:%02d), %d parameters, %d bytes -> %s",
-                                   spec.name, info.loss, spec.epochs, info.seconds, math.floor(info.seconds / 60),
-                                   math.floor(info.seconds % 60), info.parameters, fileSize(path), path)
-        print(line)
-        summary[#summary + 1] = line
-        if previewdir then previews(m, spec, test) end
+        report(m, spec, info, path)
+    end
+end
+-- Decoder ensemble members: new decoders (fresh initialisations from their seeds) trained on
+-- the latent codes of their model's encoder, written without that encoder.
+local members = {
+    {name = "fashion-vae-2d-member-2", model = "fashion-vae-2d", epochs = 12, seed = 21},
+    {name = "fashion-vae-2d-member-3", model = "fashion-vae-2d", epochs = 12, seed = 22},
+}
+for _, spec in ipairs(members) do
+    if only == "all" or only == spec.name or only == spec.model .. "-members" then
+        local path = outdir .. "/" .. spec.name .. ".safetensors"
+        print(string.format("training %s: a decoder for the encoder of %s, %d epochs, seed %d", spec.name, spec.model,
+                            spec.epochs, spec.seed))
+        local base = geo.load(outdir .. "/" .. spec.model .. ".safetensors")
+        local m, info = geo.train_decoder{model = base, data = train, epochs = spec.epochs, seed = spec.seed,
+                                          name = spec.name, verbose = true}
+        geo.save(m, path, {encoder = false})
+        report(m, spec, info, path)
     end
 end
 if #summary == 0 then error("no model named '" .. only .. "'") end

@@ -69,7 +69,8 @@ enum ManifoldLua {
     }
 
     static let modelsToString = Binding("__tostring") { call in
-        call.push(ModelCatalog.entries.map { "\($0.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \($0.summary)" }
+        let width = ModelCatalog.entries.map(\.name.count).max() ?? 0
+        return call.push(ModelCatalog.entries.map { "\($0.name.padding(toLength: width, withPad: " ", startingAt: 0)) \($0.summary)" }
             .joined(separator: "\n"))
     }
 

@@ -193,9 +193,9 @@ final class LuaAPITests: LuaTestCase {
     /// geo.models(): one entry per shipped model, in order, with a summary whose latent size is
     /// the loaded model's; printed, one line each.
     func testModelsList() throws {
-        XCTAssertEqual(eval("#geo.models(), geo.models()[1].name, geo.models()[2].name, geo.models()[3].name"),
-                       ["3", "fashion-vae", "fashion-vae-2d", "fashion-vae-conv"])
-        for i in 1...3 {
+        XCTAssertEqual(eval("#geo.models(), geo.models()[1].name, geo.models()[2].name, geo.models()[3].name, geo.models()[4].name, geo.models()[5].name"),
+                       ["5", "fashion-vae", "fashion-vae-2d", "fashion-vae-conv", "fashion-vae-2d-member-2", "fashion-vae-2d-member-3"])
+        for i in 1...5 {
             let r = eval("(function() local e = geo.models()[\(i)] return e.name, e.summary, geo.model(e.name).latent_dim, e.summary:match('latent (%d+)') end)()")
             XCTAssertEqual(r.count, 4)
             XCTAssertEqual(r[2], r[3], "the summary's latent size is the model's: \(r)")
@@ -203,7 +203,7 @@ final class LuaAPITests: LuaTestCase {
         }
         XCTAssertTrue(value("geo.models()[1].summary").contains("(the default)"))
         let lines = value("tostring(geo.models())").split(separator: "\n").map(String.init)
-        XCTAssertEqual(lines.count, 3)
+        XCTAssertEqual(lines.count, 5)
         for (i, l) in lines.enumerated() {
             let name = value("geo.models()[\(i + 1)].name"), summary = value("geo.models()[\(i + 1)].summary")
             XCTAssertTrue(l.hasPrefix(name + " ") && l.hasSuffix(" " + summary), l)

@@ -140,7 +140,7 @@ final class ModelLoadingTests: LuaTestCase {
 
 final class ShippedModelTests: LuaTestCase {
     func testShippedModelsLoadAndDecodeToImages() {
-        for name in ["fashion-vae", "fashion-vae-2d", "fashion-vae-conv"] {
+        for name in ["fashion-vae", "fashion-vae-2d", "fashion-vae-conv", "fashion-vae-2d-member-2", "fashion-vae-2d-member-3"] {
             lua.run("m = geo.model('\(name)')")
             XCTAssertEqual(eval("m.name, m.data_dim, m.has_encoder, table.concat(m.data_shape, 'x')"), [name, "784", "true", "1x28x28"])
             let r = eval("(function() local x = m:decode(geo.randn(m.latent_dim, 7)) local lo, hi = 1, 0 for _, v in ipairs(x) do lo = math.min(lo, v) hi = math.max(hi, v) end return lo >= 0 and hi <= 1, #m:encode(x) == m.latent_dim end)()")
@@ -148,6 +148,9 @@ final class ShippedModelTests: LuaTestCase {
         }
         XCTAssertEqual(value("geo.model().latent_dim"), "16")
         XCTAssertEqual(value("geo.model() == geo.model('fashion-vae')"), "true")
-        assertError("geo.model('nope')", "unknown model 'nope' (known: fashion-vae, fashion-vae-2d, fashion-vae-conv)")
+        assertError("geo.model('nope')", "unknown model 'nope' (known: fashion-vae, fashion-vae-2d, fashion-vae-conv, fashion-vae-2d-member-2, fashion-vae-2d-member-3)")
+        // The members share the 2-d model's encoder; geo.ensemble joins the three decoders.
+        lua.run("e = geo.ensemble{geo.model('fashion-vae-2d'), geo.model('fashion-vae-2d-member-2'), geo.model('fashion-vae-2d-member-3')}")
+        XCTAssertEqual(eval("(function() local x = e:decode(geo.vec{0.1, 0.2}) return e.latent_dim, e:encode(x) == geo.model('fashion-vae-2d-member-3'):encode(x) end)()"), ["2", "true"])
     }
 }

@@ -39,9 +39,12 @@ final class ShippedModelTests: XCTestCase {
     }
 
     /// The thresholds, nats per image (784 pixels; predicting 0.5 everywhere costs 543), 2% above
-    /// what the shipped files achieve: 218.72, 245.47 and 220.22. The corruptions below give
-    /// 895, 707, 469 (a decoder tensor shuffled) and 770, 557, 1350 (encoder signs flipped).
-    static let thresholds: [String: Double] = ["fashion-vae": 223, "fashion-vae-2d": 250, "fashion-vae-conv": 225]
+    /// what the shipped files achieve: 218.72, 245.47 and 220.22, and the 2-d model's ensemble
+    /// members 243.83 and 243.66. The corruptions below give 895, 707, 469, 743, 753 (a decoder
+    /// tensor shuffled) and 770, 557, 1350 (encoder signs flipped; the members have no encoder
+    /// of their own).
+    static let thresholds: [String: Double] = ["fashion-vae": 223, "fashion-vae-2d": 250, "fashion-vae-conv": 225,
+                                               "fashion-vae-2d-member-2": 249, "fashion-vae-2d-member-3": 249]
 
     func testShippedModelsReconstructTestImages() throws {
         let x = try testImages()
@@ -67,7 +70,7 @@ final class ShippedModelTests: XCTestCase {
         let x = try testImages()
         for entry in ModelCatalog.entries {
             let bytes = try Self.fileBytes(entry.name)
-            let good = try ModelFile.load(data: bytes)
+            let good = try ModelCatalog.assemble(try ModelFile.load(data: bytes), as: entry)
             let threshold = try XCTUnwrap(Self.thresholds[entry.name])
             XCTAssertLessThan(try Self.meanCrossEntropy(good, x), threshold, "\(entry.name) from Data")
 
@@ -78,11 +81,17 @@ final class ShippedModelTests: XCTestCase {
             var tensors = file.names.map { (name: $0, tensor: file.tensors[$0]!) }
             let k = tensors.firstIndex { $0.name == target }!
             tensors[k].tensor.scalars.shuffle(using: &rng)
-            let shuffled = try ModelFile.load(data: try SafeTensors.encode(tensors, metadata: file.metadata, dtype: .f32))
+            let shuffled = try ModelCatalog.assemble(try ModelFile.load(data: try SafeTensors.encode(tensors, metadata: file.metadata, dtype: .f32)),
+                                                     as: entry)
             let bceShuffled = try Self.meanCrossEntropy(shuffled, x)
             XCTAssertGreaterThan(bceShuffled, threshold, "\(entry.name): \(target) shuffled")
 
-            // 2. In the raw bytes, flip the sign bit of every 2nd F32 of the encoder's first weight.
+            // 2. In the raw bytes, flip the sign bit of every 2nd F32 of the encoder's first weight
+            // (an ensemble member's file has no encoder: it shares another model's).
+            if entry.encoderOf != nil {
+                XCTAssertFalse(file.names.contains { $0.hasPrefix("encoder.") }, entry.name)
+                continue
+            }
             let headerLength = bytes.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
             let header = try JSONValue.parse([UInt8](bytes[8..<(8 + headerLength)]))
             let encoderTarget = file.names.first { $0.hasPrefix("encoder.") && $0.hasSuffix(".weight") }!
@@ -94,6 +103,34 @@ final class ShippedModelTests: XCTestCase {
             let signFlipped = try ModelFile.load(data: flipped)
             let bceFlipped = try Self.meanCrossEntropy(signFlipped, x)
             XCTAssertGreaterThan(bceFlipped, threshold, "\(entry.name): signs of \(encoderTarget) flipped")
+        }
+    }
+
+    /// The 2-d model's decoder ensemble: the members' files hold decoders alone, the catalog
+    /// gives them the 2-d model's encoder (the same object), their decoders differ, and the
+    /// ensemble's metric is the mean of the three.
+    func testEnsembleMembersShareTheTwoDimensionalModelsEncoder() throws {
+        let base = try ModelCatalog.load("fashion-vae-2d")
+        let names = ModelCatalog.entries.filter { $0.encoderOf == "fashion-vae-2d" }.map(\.name)
+        XCTAssertEqual(names, ["fashion-vae-2d-member-2", "fashion-vae-2d-member-3"])
+        let members = try names.map { try ModelCatalog.load($0) }
+        let z = Vector([0.4, -0.7])
+        for m in members {
+            XCTAssertTrue(m.encoder === base.encoder, m.name)
+            XCTAssertEqual(try ModelFile.load(data: try Self.fileBytes(m.name)).encoder == nil, true, m.name)
+            XCTAssertTrue(m.description.contains("trained on the latent codes of the encoder of 'fashion-vae-2d'"), m.description)
+            XCTAssertGreaterThan(relativeError(try m.decoder.decode(z).scalars, try base.decoder.decode(z).scalars), 0.01, m.name)
+        }
+        let e = try Manifold.ensemble([base] + members)
+        var mean = try base.generator.metric(z)
+        for m in members { mean = try mean + m.generator.metric(z) }
+        XCTAssertLessThan(relativeError(try e.generator.metric(z).scalars, (1.0 / 3 * mean).scalars), 1e-12)
+
+        // An entry whose file does not fit the encoder it names is a format error.
+        let bad = ModelCatalog.Entry(name: "bad", summary: "", encoderOf: "fashion-vae-2d")
+        let plane = Manifold(name: "p", generator: try NeuralNetwork(latentDim: 3, layers: [.activation(.tanh)]))
+        XCTAssertThrowsError(try ModelCatalog.assemble(plane, as: bad)) { e in
+            XCTAssertEqual("\(e)", "model 'bad' (latent_dim 3, data_dim 3) does not fit the encoder of 'fashion-vae-2d' (784 -> 4)")
         }
     }
 }
