@@ -116,6 +116,12 @@ final class StudyScriptTests: XCTestCase {
         XCTAssertFalse(reg.stdout.contains("failed"), reg.stdout)
     }
 
+    func testEnsembleVolume() throws {
+        let r = try run(["ensemble_volume.lua", "3", "4"])
+        XCTAssertTrue(r.stdout.contains("of the 2-d decoder ensemble (fashion-vae-2d, fashion-vae-2d-member-2, fashion-vae-2d-member-3)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("3 encoded test images") && r.stdout.contains("|z| = 10 (4 directions)"), r.stdout)
+    }
+
     func testSingularValues() throws {
         let r = try run(["singular_values.lua", "fashion-vae-2d", "3"])
         XCTAssertTrue(r.stdout.contains("fashion-vae-2d: median singular values of J at 3 encoded test images: "), r.stdout)
