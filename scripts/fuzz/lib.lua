@@ -203,6 +203,7 @@ local function f16bits(x)
   if e > 15 then return sign | 0x7C00 end
   return sign | ((e + 15) << 10) | m
 end
+lib.f16bits = f16bits
 
 local packers = {
   F64 = function(x) return string.pack("<d", x) end,
