@@ -11,18 +11,41 @@ public enum UntrustedText {
 
     /// `text` with control characters escaped (C0, DEL, C1, and the Unicode line and
     /// paragraph separators and bidirectional overrides, which reorder a terminal line), cut to
-    /// `limit` characters with a note of how many were left out.
+    /// `limit` characters with a note of how many were left out. Escapes are longer than what
+    /// they stand for (`\u{202e}` shows one character as 8), so the cut also comes when what is
+    /// shown would pass 2 * `limit` characters: text made of escapes is cut as soon.
     public static func sanitized(_ text: String, limit: Int = UntrustedText.limit) -> String {
         var out = ""
-        var shown = 0, total = 0
+        var shown = 0, total = 0, width = 0, cut = false
         for scalar in text.unicodeScalars {
             total += 1
-            guard shown < limit else { continue }
-            shown += 1
-            out += escaped(scalar)
+            guard !cut else { continue }
+            let e = escaped(scalar)
+            guard shown < limit, width + e.count <= 2 * limit else { cut = true; continue }
+            shown += 1; width += e.count
+            out += e
         }
         if total > shown { out += "...(\(total - shown) more characters)" }
         return out
+    }
+
+    /// The most entries of an integer list (a shape, pads, axes) shown in a message: 8.
+    public static let listLimit = 8
+
+    /// An integer list from outside the program as messages show it, `[0, 1, 1, 0]` (shapes:
+    /// `[64,3,4,4]`, with `separator` ","), cut to `limit` entries with a note of how many there
+    /// are: `[1,1,1,1,1,1,1,1,...(1000 dims)]`.
+    public static func list(_ values: [Int], unit: String = "entries", separator: String = ", ",
+                            limit: Int = UntrustedText.listLimit) -> String {
+        let shown = values.prefix(limit).map(String.init).joined(separator: separator)
+        return values.count > limit ? "[\(shown)\(separator)...(\(values.count) \(unit))]" : "[\(shown)]"
+    }
+
+    /// Names from outside the program as a message lists them, `'a', 'b', 'c'`: each one
+    /// sanitized, at most `limit` of them, with a note of how many there are.
+    public static func names(_ names: [String], limit: Int = 5) -> String {
+        let shown = names.prefix(limit).map { "'\(sanitized($0))'" }.joined(separator: ", ")
+        return names.count > limit ? shown + ", ...(\(names.count) names)" : shown
     }
 
     /// One scalar as it is shown: itself, or an escape.
@@ -59,5 +82,15 @@ extension String.StringInterpolation {
     /// `"\(untrusted: name)"`: `name` sanitized for a message (see `UntrustedText`).
     public mutating func appendInterpolation(untrusted text: String) {
         appendLiteral(UntrustedText.sanitized(text))
+    }
+
+    /// `"\(untrusted: name, limit: 40)"`: `name` sanitized and cut to `limit` characters.
+    public mutating func appendInterpolation(untrusted text: String, limit: Int) {
+        appendLiteral(UntrustedText.sanitized(text, limit: limit))
+    }
+
+    /// `"\(untrusted: pads)"`: an integer list from a file, cut (see `UntrustedText.list`).
+    public mutating func appendInterpolation(untrusted values: [Int]) {
+        appendLiteral(UntrustedText.list(values))
     }
 }

@@ -42,7 +42,13 @@ public struct Tensor: Equatable {
     }
 }
 
-/// Formats a shape the way error messages print it: `[64,3,4,4]`.
-func shapeString(_ shape: [Int]) -> String {
-    "[" + shape.map(String.init).joined(separator: ",") + "]"
+/// Formats a shape the way error messages print it: `[64,3,4,4]`; a shape of more than 8
+/// dimensions (from a file) is cut: `[1,1,1,1,1,1,1,1,...(1000 dims)]`.
+func shapeString(_ shape: [Int]) -> String { UntrustedText.list(shape, unit: "dims", separator: ",") }
+
+/// Several shapes as a message lists them, `[2,3] and [4,1]`: at most 4, with a note of how
+/// many there are.
+func shapesString(_ shapes: [[Int]], separator: String = " and ") -> String {
+    let shown = shapes.prefix(4).map(shapeString).joined(separator: separator)
+    return shapes.count > 4 ? shown + "\(separator)...(\(shapes.count) shapes)" : shown
 }

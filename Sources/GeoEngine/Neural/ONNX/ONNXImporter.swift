@@ -136,13 +136,13 @@ final class ONNXImporter {
         if let wanted = inputNames {
             for w in wanted {
                 guard let i = free.first(where: { $0.name == w }) else {
-                    throw GeoError.format("the ONNX graph has no input '\(untrusted: w)' (its inputs: \(free.map { "'\(untrusted: $0.name)'" }.joined(separator: ", ")))")
+                    throw GeoError.format("the ONNX graph has no input '\(untrusted: w)' (its inputs: \(UntrustedText.names(free.map(\.name))))")
                 }
                 inputs.append(i)
             }
         } else {
             guard free.count == 1, let i = free.first else {
-                throw GeoError.format("the ONNX graph has \(free.count) inputs that are not initializers (\(free.map { "'\(untrusted: $0.name)'" }.joined(separator: ", "))); a decoder takes one, the latent point")
+                throw GeoError.format("the ONNX graph has \(free.count) inputs that are not initializers (\(UntrustedText.names(free.map(\.name)))); a decoder takes one, the latent point")
             }
             inputs = [i]
         }
@@ -176,12 +176,12 @@ final class ONNXImporter {
         let outputInfo: Onnx_ValueInfoProto
         if let wanted = outputName {
             guard let o = graph.output.first(where: { $0.name == wanted }) else {
-                throw GeoError.format("the ONNX graph has no output '\(untrusted: wanted)' (its outputs: \(graph.output.map { "'\(untrusted: $0.name)'" }.joined(separator: ", ")))")
+                throw GeoError.format("the ONNX graph has no output '\(untrusted: wanted)' (its outputs: \(UntrustedText.names(graph.output.map(\.name))))")
             }
             outputInfo = o
         } else {
             guard graph.output.count == 1, let o = graph.output.first else {
-                throw GeoError.format("the ONNX graph has \(graph.output.count) outputs (\(graph.output.map { "'\(untrusted: $0.name)'" }.joined(separator: ", "))); name the one to use")
+                throw GeoError.format("the ONNX graph has \(graph.output.count) outputs (\(UntrustedText.names(graph.output.map(\.name)))); name the one to use")
             }
             outputInfo = o
         }
@@ -192,7 +192,9 @@ final class ONNXImporter {
                 throw GeoError.format("node '\(untrusted: node.name)' uses op '\(untrusted: proto.opType)' of domain '\(untrusted: proto.domain)'; georepl supports the default ONNX domain only")
             }
             guard let builder = ONNXOps.builders[proto.opType] else {
-                throw GeoError.format("node '\(untrusted: node.name)': op '\(untrusted: proto.opType)' is not supported (supported: \(ONNXOps.supported.joined(separator: ", ")))")
+                // The list of what is supported is long: the names are cut short to keep the
+                // message readable.
+                throw GeoError.format("node '\(untrusted: node.name, limit: 48)': op '\(untrusted: proto.opType, limit: 48)' is not supported (supported: \(ONNXOps.supported.joined(separator: ", ")))")
             }
             do {
                 try builder(node)

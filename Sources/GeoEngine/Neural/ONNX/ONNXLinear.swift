@@ -45,16 +45,16 @@ enum ONNXLinear {
         func axes(_ key: String, _ count: Int, _ def: Int) throws -> [Int] {
             guard let v = try n.ints(key) else { return [Int](repeating: def, count: count) }
             guard v.count == count else {
-                throw n.error("attribute \(key) = \(v) has \(v.count) entries; a \(spatial)-D convolution needs \(count)")
+                throw n.error("attribute \(key) = \(untrusted: v) has \(v.count) entries; a \(spatial)-D convolution needs \(count)")
             }
             return v
         }
         if let ks = try n.ints("kernel_shape"), ks != kernel {
-            throw n.error("attribute kernel_shape = \(ks) does not match the weight's kernel \(kernel)")
+            throw n.error("attribute kernel_shape = \(untrusted: ks) does not match the weight's kernel \(untrusted: kernel)")
         }
         let strides = try axes("strides", spatial, 1), dilations = try axes("dilations", spatial, 1)
         for (key, v) in [("strides", strides), ("dilations", dilations)] where v.contains(where: { $0 < 1 || $0 > maxConvolutionParameter }) {
-            throw n.error("attribute \(key) = \(v) must have entries between 1 and \(maxConvolutionParameter)")
+            throw n.error("attribute \(key) = \(untrusted: v) must have entries between 1 and \(maxConvolutionParameter)")
         }
         let groups = try n.int("group", default: 1)
         guard groups >= 1 else { throw n.error("attribute group = \(groups) must be positive") }
@@ -62,7 +62,7 @@ enum ONNXLinear {
         var pads = try axes("pads", 2 * spatial, 0)
         if n.hasAttribute("pads") && autoPad == "NOTSET" {
             guard pads.allSatisfy({ $0 >= 0 && $0 <= maxConvolutionParameter }) else {
-                throw n.error("attribute pads = \(pads) must have entries between 0 and \(maxConvolutionParameter)")
+                throw n.error("attribute pads = \(untrusted: pads) must have entries between 0 and \(maxConvolutionParameter)")
             }
         }
         let span = (0..<spatial).map { (kernel[$0] - 1) * dilations[$0] + 1 }
@@ -83,7 +83,7 @@ enum ONNXLinear {
         } else {
             outputPadding = try axes("output_padding", spatial, 0)
             guard outputPadding.allSatisfy({ $0 >= 0 && $0 <= maxConvolutionParameter }) else {
-                throw n.error("attribute output_padding = \(outputPadding) must have non-negative entries")
+                throw n.error("attribute output_padding = \(untrusted: outputPadding) must have non-negative entries")
             }
             var outputShape = try n.ints("output_shape")
             if let o = outputShape, o.count == input.count {
@@ -92,7 +92,7 @@ enum ONNXLinear {
             }
             if let o = outputShape {
                 guard o.count == spatial, o.allSatisfy({ $0 > 0 && $0 <= maxFeaturesPerPoint }) else {
-                    throw n.error("attribute output_shape = \(o) must have \(spatial) positive entries")
+                    throw n.error("attribute output_shape = \(untrusted: o) must have \(spatial) positive entries")
                 }
             }
             if autoPad.hasPrefix("SAME") && outputShape == nil {
@@ -109,7 +109,7 @@ enum ONNXLinear {
                     pads[a] = autoPad == "SAME_UPPER" ? half : total - half
                     pads[a + spatial] = autoPad == "SAME_UPPER" ? total - half : half
                     guard abs(pads[a]) <= maxConvolutionParameter, abs(pads[a + spatial]) <= maxConvolutionParameter else {
-                        throw n.error("attribute output_shape = \(o) needs padding \(pads[a]), \(pads[a + spatial]) on axis \(a), beyond \(maxConvolutionParameter)")
+                        throw n.error("attribute output_shape = \(untrusted: o) needs padding \(pads[a]), \(pads[a + spatial]) on axis \(a), beyond \(maxConvolutionParameter)")
                     }
                 }
             }

@@ -13,6 +13,7 @@ enum ONNXOps {
         return b
     }()
 
-    /// The supported op types, sorted (for messages).
-    static var supported: [String] { builders.keys.sorted() }
+    /// The supported op types, sorted (for messages); not the builders that others delegate to,
+    /// named with parentheses ("MatMul(values)").
+    static var supported: [String] { builders.keys.filter { !$0.contains("(") }.sorted() }
 }

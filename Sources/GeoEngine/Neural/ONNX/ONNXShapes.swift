@@ -106,7 +106,7 @@ enum ONNXShapes {
     /// Distinct normalised axes.
     static func axes(_ n: ONNXNode, _ raw: [Int], rank: Int) throws -> [Int] {
         let ax = try raw.map { try axis(n, $0, rank: rank) }
-        guard Set(ax).count == ax.count else { throw n.error("axes \(raw) repeat an axis") }
+        guard Set(ax).count == ax.count else { throw n.error("axes \(untrusted: raw) repeat an axis") }
         return ax
     }
 
@@ -132,7 +132,7 @@ enum ONNXShapes {
         let s = try n.shape(0), rank = s.count
         let perm = try n.ints("perm") ?? Array((0..<rank).reversed())
         guard perm.count == rank, Set(perm) == Set(0..<rank) else {
-            throw n.error("perm \(perm) is not a permutation of the \(rank) axes")
+            throw n.error("perm \(untrusted: perm) is not a permutation of the \(rank) axes")
         }
         let out = perm.map { s[$0] }
         try checkEntries(n, out, "output")
@@ -147,8 +147,8 @@ enum ONNXShapes {
         let rank = shapes[0].count
         guard n.opset < 4 || n.hasAttribute("axis") else { throw n.error("attribute axis is required") }
         let ax = try axis(n, try n.int("axis", default: 1), rank: rank)
-        for s in shapes where s.count != rank || s.indices.contains(where: { $0 != ax && s[$0] != shapes[0][$0] }) {
-            throw n.error("cannot concatenate shapes \(shapes.map(shapeString).joined(separator: ", ")) along axis \(ax)")
+        for (j, s) in shapes.enumerated() where s.count != rank || s.indices.contains(where: { $0 != ax && s[$0] != shapes[0][$0] }) {
+            throw n.error("cannot concatenate input \(j + 1) of shape \(shapeString(s)) with input 1 of shape \(shapeString(shapes[0])) along axis \(ax)")
         }
         var out = shapes[0]
         out[ax] = shapes.reduce(0) { $0 + $1[ax] }
@@ -198,7 +198,7 @@ enum ONNXShapes {
             parts[count - 1] = d - size * (count - 1)
         }
         guard parts.count == outputs, parts.allSatisfy({ $0 >= 0 }), parts.reduce(0, +) == d else {
-            throw n.error("split \(parts) does not divide axis \(ax) of size \(d) among \(outputs) outputs")
+            throw n.error("split \(untrusted: parts) does not divide axis \(ax) of size \(d) among \(outputs) outputs")
         }
         try checkEntries(n, s, "input")
         let st = strides(s)
@@ -277,7 +277,7 @@ enum ONNXShapes {
         let s = try n.shape(0)
         let target = try n.integers(1, "shape")
         guard target.allSatisfy({ $0 >= 0 }), let out = Broadcast.shape([s, target]) else {
-            throw n.error("cannot expand \(shapeString(s)) to \(target)")
+            throw n.error("cannot expand \(shapeString(s)) to \(untrusted: target)")
         }
         try checkEntries(n, out, "output")
         try select(n, s, [out], [Broadcast.map(from: s, to: out) ?? Array(0..<out.reduce(1, *))])
@@ -300,14 +300,14 @@ enum ONNXShapes {
             }
             if n.opset >= 18, n.has(3) { ax = try axes(n, try integers(n, 3, "axes"), rank: rank) }
         }
-        guard pads.count == 2 * ax.count else { throw n.error("pads \(pads) must have \(2 * ax.count) entries") }
+        guard pads.count == 2 * ax.count else { throw n.error("pads \(untrusted: pads) must have \(2 * ax.count) entries") }
         var before = [Int](repeating: 0, count: rank), after = before
         for (q, a) in ax.enumerated() { before[a] = pads[q]; after[a] = pads[q + ax.count] }
         var out = s
         for a in 0..<rank {
             let (size, o1) = s[a].addingReportingOverflow(before[a])
             let (total, o2) = size.addingReportingOverflow(after[a])
-            guard !o1, !o2, total >= 0 else { throw n.error("pads \(pads) give axis \(a) a negative or overflowing size") }
+            guard !o1, !o2, total >= 0 else { throw n.error("pads \(untrusted: pads) give axis \(a) a negative or overflowing size") }
             out[a] = total
         }
         try checkEntries(n, out, "output")
@@ -563,7 +563,7 @@ enum ONNXShapes {
         try requireConstant(n, 1)
         let shape = try integers(n, 0, "shape")
         guard shape.allSatisfy({ $0 >= 0 }), let count = Tensor.elementCount(shape), count <= maxFeaturesPerPoint else {
-            throw n.error("shape \(shape) is not a valid shape of at most \(maxFeaturesPerPoint) entries")
+            throw n.error("shape \(untrusted: shape) is not a valid shape of at most \(maxFeaturesPerPoint) entries")
         }
         var value = 0.0, type = ONNXFile.ElementType.float
         if let a = n.proto.attribute.first(where: { $0.name == "value" }) {

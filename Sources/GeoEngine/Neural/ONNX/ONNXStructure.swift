@@ -98,10 +98,10 @@ enum ONNXStructure {
                 shape[i] = s[i]
             }
             let unknown = shape.indices.filter { shape[$0] == -1 }
-            guard unknown.count <= 1, shape.allSatisfy({ $0 >= -1 }) else { throw n.error("shape \(requested) is not valid") }
+            guard unknown.count <= 1, shape.allSatisfy({ $0 >= -1 }) else { throw n.error("shape \(untrusted: requested) is not valid") }
             if let u = unknown.first {
                 let known = shape.filter { $0 != -1 }.reduce(1, *)
-                guard known > 0, s.reduce(1, *) % known == 0 else { throw n.error("cannot reshape \(shapeString(s)) to \(requested)") }
+                guard known > 0, s.reduce(1, *) % known == 0 else { throw n.error("cannot reshape \(shapeString(s)) to \(untrusted: requested)") }
                 shape[u] = s.reduce(1, *) / known
             }
             try reshape(n, to: shape)
@@ -130,7 +130,7 @@ enum ONNXStructure {
             guard let raw = try axesArgument(n) else { throw n.error("axes are required") }
             let rank = s.count + raw.count
             let ax = Set(try axes(n, raw, rank: rank))
-            guard ax.count == raw.count else { throw n.error("axes \(raw) repeat an axis") }
+            guard ax.count == raw.count else { throw n.error("axes \(untrusted: raw) repeat an axis") }
             var out: [Int] = [], it = s.makeIterator()
             for k in 0..<rank { out.append(ax.contains(k) ? 1 : (it.next() ?? 1)) }
             try reshape(n, to: out)

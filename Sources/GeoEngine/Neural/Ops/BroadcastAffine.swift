@@ -15,7 +15,7 @@ final class BroadcastAffine: Op {
     init(_ op: String, inputShape: [Int], scale a: Tensor?, shift b: Tensor?) throws {
         let shapes = [inputShape] + [a?.shape, b?.shape].compactMap { $0 }
         guard let out = Broadcast.shape(shapes) else {
-            throw GeoError.format("shapes \(shapes.map(shapeString).joined(separator: " and ")) do not broadcast")
+            throw GeoError.format("shapes \(shapesString(shapes)) do not broadcast")
         }
         let count = out.reduce(1, *)
         try MemoryBudget.doubles(3, count, for: "\(op) of shape \(shapeString(out))")

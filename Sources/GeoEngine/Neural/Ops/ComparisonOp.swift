@@ -40,7 +40,7 @@ final class ComparisonOp: Op {
             throw GeoError.format("\(kind.rawValue) takes \(kind == .not ? 1 : 2) operands, got \(inputShapes.count)")
         }
         guard let out = Broadcast.shape(inputShapes) else {
-            throw GeoError.format("shapes \(inputShapes.map(shapeString).joined(separator: " and ")) do not broadcast")
+            throw GeoError.format("shapes \(shapesString(inputShapes)) do not broadcast")
         }
         guard let count = Tensor.elementCount(out), count <= maxFeaturesPerPoint else {
             throw GeoError.format("\(kind.rawValue): the broadcast shape \(shapeString(out)) is too large")

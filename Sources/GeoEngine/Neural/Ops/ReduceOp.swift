@@ -29,7 +29,7 @@ final class ReduceOp: Op {
     init(_ op: String, _ kind: Kind, inputShape: [Int], axes: [Int], keepDims: Bool) throws {
         let rank = inputShape.count
         guard axes.allSatisfy({ (0..<rank).contains($0) }), Set(axes).count == axes.count else {
-            throw GeoError.format("\(op): axes \(axes) are not distinct axes of a rank-\(rank) value")
+            throw GeoError.format("\(op): axes \(untrusted: axes) are not distinct axes of a rank-\(rank) value")
         }
         guard let count = Tensor.elementCount(inputShape), count <= maxFeaturesPerPoint else {
             throw GeoError.format("\(op): input shape \(shapeString(inputShape)) is too large")

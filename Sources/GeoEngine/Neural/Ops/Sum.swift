@@ -13,7 +13,7 @@ final class SumOp: Op {
     init(_ op: String, inputShapes: [[Int]], signs: [Double]) throws {
         guard inputShapes.count == signs.count, !signs.isEmpty else { throw GeoError.format("\(op) needs at least one input") }
         guard let out = Broadcast.shape(inputShapes) else {
-            throw GeoError.format("shapes \(inputShapes.map(shapeString).joined(separator: " and ")) do not broadcast")
+            throw GeoError.format("shapes \(shapesString(inputShapes)) do not broadcast")
         }
         self.op = op; self.inputShapes = inputShapes; outputShapes = [out]; self.signs = signs
         maps = inputShapes.map { Broadcast.map(from: $0, to: out) }
