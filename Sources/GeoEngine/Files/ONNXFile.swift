@@ -94,8 +94,7 @@ public struct ONNXFile {
             guard d >= 0, let i = Int(exactly: d) else { throw GeoError.format("\(what) has a negative dimension \(d)") }
             shape.append(i)
         }
-        guard let count = Tensor.elementCount(shape) else { throw GeoError.format("\(what) has too many elements (shape \(shapeString(shape)))") }
-        try MemoryBudget.doubles(count, for: "\(what) (\(count) values)")
+        let count = try Tensor.checkedCount(shape, what)
         let values: [Double]
         if t.dataLocation == .external {
             values = try ONNXFile.decode(try externalBytes(t, count * type.size, what), type, count)

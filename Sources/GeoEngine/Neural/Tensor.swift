@@ -36,6 +36,32 @@ public struct Tensor: Equatable {
     /// The product of `shape`, or nil when a dimension is negative or the product overflows.
     public static func elementCount(_ shape: [Int]) -> Int? { MemoryBudget.product(shape) }
 
+    /// The rule for a shape that comes from a file (its owner: every reader of shapes applies
+    /// it here, before anything of that shape is allocated):
+    /// - every size is non-negative;
+    /// - the product of the sizes, a size 0 counted as 1, is at most `maxFeaturesPerPoint`, so
+    ///   that the entry count, every product of some of the sizes (strides, group and block
+    ///   sizes) and every per-axis index table of the shape are far from overflow, also for a
+    ///   shape without entries ([0, 2^62] is refused, not taken for the empty tensor it is);
+    /// - `copies` arrays of its entries, as Doubles, fit in the memory budget (`MemoryBudget`).
+    /// Returns the entry count. `what` names the value ("the output", "initializer 'w'"); the
+    /// errors are `GeoError.format` and `GeoError.outOfMemory`.
+    @discardableResult
+    static func checkedCount(_ shape: [Int], copies: Int = 1, _ what: @autoclosure () -> String) throws -> Int {
+        var extent = 1, count = 1
+        for d in shape {
+            guard d >= 0 else { throw GeoError.format("\(what()) has shape \(shapeString(shape)), with a negative size") }
+            let (e, overflow) = extent.multipliedReportingOverflow(by: max(d, 1))
+            guard !overflow, e <= maxFeaturesPerPoint else {
+                throw GeoError.format("\(what()) has shape \(shapeString(shape)), more than georepl's \(maxFeaturesPerPoint) entries per value"
+                                      + (shape.contains(0) ? " (an axis of size 0 counting as 1)" : ""))
+            }
+            extent = e; count *= d
+        }
+        try MemoryBudget.doubles(copies, count, for: "\(what()) (shape \(shapeString(shape)))")
+        return count
+    }
+
     /// The tensor as a rows x cols matrix sharing its storage (rows * cols must equal count).
     func matrix(rows: Int, cols: Int) -> Matrix {
         Matrix(rows: rows, cols: cols, unchecked: scalars)

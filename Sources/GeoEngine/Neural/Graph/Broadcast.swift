@@ -5,8 +5,11 @@
 /// of the element of the operand that lands there, or nil when the operand has the result's
 /// shape (the identity, the fast path of every elementwise kernel).
 enum Broadcast {
-    /// The broadcast shape of `shapes`, or nil when two sizes differ and neither is 1.
-    static func shape(_ shapes: [[Int]]) -> [Int]? {
+    /// The broadcast shape of `shapes`, or nil when two sizes differ and neither is 1. The
+    /// result can be far larger than every operand ([N, 1] and [1, N] give [N, N]): it must
+    /// pass the rule for shapes (`Tensor.checkedCount`, `copies` arrays of its entries in the
+    /// memory budget), or it is an error, before anything of its size is allocated.
+    static func shape(_ shapes: [[Int]], copies: Int = 1) throws -> [Int]? {
         let rank = shapes.map(\.count).max() ?? 0
         var out = [Int](repeating: 1, count: rank)
         for s in shapes {
@@ -15,6 +18,7 @@ enum Broadcast {
                 if out[axis] == 1 { out[axis] = size } else if size != 1 && size != out[axis] { return nil }
             }
         }
+        try Tensor.checkedCount(out, copies: copies, "the broadcast of \(shapesString(shapes))")
         return out
     }
 

@@ -11,7 +11,10 @@ enum ONNXArithmetic {
         if c0 && c1 {
             // Both constant: computed now, with integer division for integer tensors.
             let a = try n.constant(0, "A"), b = try n.constant(1, "B")
-            guard let out = Broadcast.shape([a.shape, b.shape]) else { throw n.error("shapes do not broadcast") }
+            // Four arrays of the result's size: both operands expanded, an index map, the result.
+            guard let out = try Broadcast.shape([a.shape, b.shape], copies: 4) else {
+                throw n.error("shapes \(shapeString(a.shape)) and \(shapeString(b.shape)) do not broadcast")
+            }
             let x = Broadcast.expand(a.scalars, from: a.shape, to: out), y = Broadcast.expand(b.scalars, from: b.shape, to: out)
             let integral = n.isIntegerConstant(0) && n.isIntegerConstant(1)
             let v: [Double] = zip(x, y).map { p, q in
@@ -79,7 +82,9 @@ enum ONNXArithmetic {
             if n.isConstant(0) {
                 // Folded elementwise on constants, with broadcasting.
                 let base = try n.constant(0, "base")
-                guard let out = Broadcast.shape([base.shape, e.shape]) else { throw n.error("shapes do not broadcast") }
+                guard let out = try Broadcast.shape([base.shape, e.shape], copies: 4) else {
+                    throw n.error("shapes \(shapeString(base.shape)) and \(shapeString(e.shape)) do not broadcast")
+                }
                 let b = Broadcast.expand(base.scalars, from: base.shape, to: out), p = Broadcast.expand(e.scalars, from: e.shape, to: out)
                 try n.setOutput(0, constant: Tensor(shape: out, unchecked: zip(b, p).map { Activation.power($0, $1) }))
                 return

@@ -71,12 +71,22 @@ final class ONNXImporter {
         return id
     }
 
+    /// The rule for shapes (`Tensor.checkedCount`) on the outputs of `op`, before it is
+    /// evaluated or added. With the graph's input and the file's tensors checked as they are
+    /// read (`staticShape`, `ONNXFile.tensor`), and the constants a builder computes checked
+    /// when they are bound (`ONNXNode.setOutput`), every shape a builder reads passes the rule:
+    /// its products and per-axis tables cannot overflow.
+    static func checkOutputs(_ op: Op) throws {
+        for (j, shape) in op.outputShapes.enumerated() { try Tensor.checkedCount(shape, "output \(j + 1)") }
+    }
+
     /// Adds `op` reading values `inputs`; returns its output values. When every input is a
     /// constant the op is evaluated now and its outputs are constants (no node is added).
     func emit(_ op: Op, _ inputs: [Int], name: String) throws -> [Int] {
         guard inputs.count == op.inputShapes.count else {
             throw GeoError.format("node '\(untrusted: name)' (\(op.op)): internal: \(inputs.count) inputs for an op of \(op.inputShapes.count)")
         }
+        try ONNXImporter.checkOutputs(op)
         for (j, v) in inputs.enumerated() where shapes[v] != op.inputShapes[j] {
             throw GeoError.format("node '\(untrusted: name)' (\(op.op)): input \(j + 1) has shape \(shapeString(shapes[v])), the op expects \(shapeString(op.inputShapes[j]))")
         }
@@ -199,10 +209,12 @@ final class ONNXImporter {
             do {
                 try builder(node)
             } catch let e as GeoError {
+                let prefix = "node '\(untrusted: node.name)' (\(untrusted: proto.opType))"
                 switch e {
                 case .format(let m) where m.hasPrefix("node '"): throw e
-                case .outOfMemory: throw e
-                default: throw GeoError.format("node '\(untrusted: node.name)' (\(untrusted: proto.opType)): \(e.description)")
+                case .outOfMemory(let what, let needed, let budget):
+                    throw what.hasPrefix("node '") ? e : GeoError.outOfMemory(what: "\(prefix): \(what)", needed: needed, budget: budget)
+                default: throw GeoError.format("\(prefix): \(e.description)")
                 }
             }
             for name in proto.output where !name.isEmpty && sources[name] == nil {
@@ -265,6 +277,7 @@ final class ONNXImporter {
                 throw GeoError.format("'\(untrusted: info.name)' has dimension \(k + 1) unknown or not positive: georepl needs static shapes (a symbolic batch dimension first is read as 1)")
             }
         }
+        try Tensor.checkedCount(shape, "'\(untrusted: info.name)'")
         return shape
     }
 

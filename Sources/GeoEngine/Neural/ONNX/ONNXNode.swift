@@ -88,9 +88,11 @@ struct ONNXNode {
         if !proto.output[j].isEmpty { importer.sources[proto.output[j]] = .value(v) }
     }
 
-    /// Binds output j to a constant.
+    /// Binds output j to a constant; its shape must pass the rule for shapes
+    /// (`Tensor.checkedCount`), as every shape the builders read does.
     func setOutput(_ j: Int, constant t: Tensor, type: ONNXFile.ElementType = .float) throws {
         guard j < proto.output.count else { throw error("has no output \(j + 1)") }
+        try Tensor.checkedCount(t.shape, copies: 0, "output \(j + 1)")
         if !proto.output[j].isEmpty { importer.sources[proto.output[j]] = .constant(t, type) }
     }
 

@@ -56,7 +56,7 @@ enum ONNXNormalization {
             case .value(_, let s)?: shape = s
             case nil: continue
             }
-            guard Broadcast.shape([xs, shape]) == xs else {
+            guard try Broadcast.shape([xs, shape]) == xs else {
                 throw n.error("the \(what) of shape \(shapeString(shape)) does not broadcast to the input's shape \(shapeString(xs))")
             }
         }
@@ -167,6 +167,7 @@ enum ONNXNormalization {
                     operands.append(.constant(Tensor(shape: [c] + spread, unchecked: channels)))
                 } else if perGroup && width > 1 {
                     // A computed per-group operand spread over the channels by a constant 0/1 matrix.
+                    try Tensor.checkedCount([groups, c], "the matrix that spreads the \(what) of \(groups) groups over \(c) channels")
                     var spreadMatrix = [Double](repeating: 0, count: groups * c)
                     for ch in 0..<c { spreadMatrix[(ch / width) * c + ch] = 1 }
                     var v = try n.value(i)

@@ -26,6 +26,7 @@ enum ONNXShapes {
     /// op is evaluated now and its outputs are constants of element type `type`.
     static func apply(_ n: ONNXNode, _ op: Op, _ indices: [Int], type: ONNXFile.ElementType) throws {
         if indices.allSatisfy({ n.isConstant($0) }) {
+            try ONNXImporter.checkOutputs(op)
             var states = try indices.map { i -> Matrix in
                 let t = try n.constant(i, "input \(i + 1)")
                 return Matrix(rows: 1, cols: t.count, unchecked: t.scalars)
@@ -53,15 +54,11 @@ enum ONNXShapes {
         }
     }
 
-    /// The entry count of `shape`, checked against the per-point limit and the memory budget
-    /// for index maps of that many entries.
+    /// The entry count of `shape`, checked by the rule for shapes (`Tensor.checkedCount`) with
+    /// room in the memory budget for the index maps of that many entries, before they are made.
     @discardableResult
     static func checkEntries(_ n: ONNXNode, _ shape: [Int], _ what: String) throws -> Int {
-        guard shape.allSatisfy({ $0 >= 0 }), let c = Tensor.elementCount(shape), c <= maxFeaturesPerPoint else {
-            throw n.error("the \(what) shape \(shapeString(shape)) has a negative size or more than \(maxFeaturesPerPoint) entries")
-        }
-        try MemoryBudget.doubles(3, c, for: "node '\(untrusted: n.name)' (\(untrusted: n.opType)): index maps for shape \(shapeString(shape))")
-        return c
+        try Tensor.checkedCount(shape, copies: 3, "the \(what)")
     }
 
     /// Row-major strides of `shape`.
@@ -197,7 +194,7 @@ enum ONNXShapes {
             parts = [Int](repeating: size, count: count)
             parts[count - 1] = d - size * (count - 1)
         }
-        guard parts.count == outputs, parts.allSatisfy({ $0 >= 0 }), parts.reduce(0, +) == d else {
+        guard parts.count == outputs, parts.allSatisfy({ $0 >= 0 && $0 <= d }), parts.reduce(0, +) == d else {
             throw n.error("split \(untrusted: parts) does not divide axis \(ax) of size \(d) among \(outputs) outputs")
         }
         try checkEntries(n, s, "input")
@@ -276,7 +273,7 @@ enum ONNXShapes {
     static func expand(_ n: ONNXNode) throws {
         let s = try n.shape(0)
         let target = try n.integers(1, "shape")
-        guard target.allSatisfy({ $0 >= 0 }), let out = Broadcast.shape([s, target]) else {
+        guard target.allSatisfy({ $0 >= 0 }), let out = try Broadcast.shape([s, target]) else {
             throw n.error("cannot expand \(shapeString(s)) to \(untrusted: target)")
         }
         try checkEntries(n, out, "output")
@@ -301,6 +298,10 @@ enum ONNXShapes {
             if n.opset >= 18, n.has(3) { ax = try axes(n, try integers(n, 3, "axes"), rank: rank) }
         }
         guard pads.count == 2 * ax.count else { throw n.error("pads \(untrusted: pads) must have \(2 * ax.count) entries") }
+        // Beyond the largest size a value may have, a pad makes an axis too large or negative.
+        guard pads.allSatisfy({ (-maxFeaturesPerPoint...maxFeaturesPerPoint).contains($0) }) else {
+            throw n.error("pads \(untrusted: pads) must have entries between -\(maxFeaturesPerPoint) and \(maxFeaturesPerPoint)")
+        }
         var before = [Int](repeating: 0, count: rank), after = before
         for (q, a) in ax.enumerated() { before[a] = pads[q]; after[a] = pads[q + ax.count] }
         var out = s
@@ -551,10 +552,14 @@ enum ONNXShapes {
         guard delta != 0, start.isFinite, limit.isFinite, delta.isFinite else {
             throw n.error("Range(\(formatNumber(start)), \(formatNumber(limit)), \(formatNumber(delta))) is not a finite range")
         }
+        // ceil((limit - start) / delta) entries, none when it is negative; the difference of
+        // two finite numbers may be infinite (1e308 - -1e308).
         let q = ((limit - start) / delta).rounded(.up)
-        guard q < Double(maxFeaturesPerPoint) else { throw n.error("Range has more than \(maxFeaturesPerPoint) entries") }
-        let count = max(0, Int(q))
-        try MemoryBudget.doubles(count, for: "node '\(untrusted: n.name)' (Range): \(count) entries")
+        guard q < Double(maxFeaturesPerPoint) else {
+            throw n.error("Range(\(formatNumber(start)), \(formatNumber(limit)), \(formatNumber(delta))) has more than \(maxFeaturesPerPoint) entries")
+        }
+        let count = q > 0 ? Int(q) : 0
+        try Tensor.checkedCount([count], "the output")
         let values = (0..<count).map { start + Double($0) * delta }
         try n.setOutput(0, constant: Tensor(shape: [count], unchecked: stored(values, type)), type: type)
     }
@@ -562,9 +567,7 @@ enum ONNXShapes {
     static func constantOfShape(_ n: ONNXNode) throws {
         try requireConstant(n, 1)
         let shape = try integers(n, 0, "shape")
-        guard shape.allSatisfy({ $0 >= 0 }), let count = Tensor.elementCount(shape), count <= maxFeaturesPerPoint else {
-            throw n.error("shape \(untrusted: shape) is not a valid shape of at most \(maxFeaturesPerPoint) entries")
-        }
+        try Tensor.checkedCount(shape, "the output")
         var value = 0.0, type = ONNXFile.ElementType.float
         if let a = n.proto.attribute.first(where: { $0.name == "value" }) {
             guard a.type == .tensor || (a.type == .undefined && a.hasT) else { throw n.error("attribute 'value' must be a tensor") }
@@ -572,15 +575,15 @@ enum ONNXShapes {
             guard t.count == 1 else { throw n.error("attribute value must hold one element, got \(t.count)") }
             value = t.scalars[0]; type = ty
         }
-        try MemoryBudget.doubles(count, for: "node '\(untrusted: n.name)' (ConstantOfShape): shape \(shapeString(shape))")
         try n.setOutput(0, constant: Tensor(shape: shape, repeating: value), type: type)
     }
 
     static func mod(_ n: ONNXNode) throws {
         try requireConstant(n, 2)
         let a = try n.constant(0, "A"), b = try n.constant(1, "B")
-        guard let out = Broadcast.shape([a.shape, b.shape]) else { throw n.error("shapes \(shapeString(a.shape)) and \(shapeString(b.shape)) do not broadcast") }
-        try checkEntries(n, out, "output")
+        guard let out = try Broadcast.shape([a.shape, b.shape], copies: 4) else {
+            throw n.error("shapes \(shapeString(a.shape)) and \(shapeString(b.shape)) do not broadcast")
+        }
         let fmodFlag = try n.int("fmod", default: 0) != 0
         let type = elementType(n, 0)
         let x = Broadcast.expand(a.scalars, from: a.shape, to: out), y = Broadcast.expand(b.scalars, from: b.shape, to: out)
@@ -618,7 +621,7 @@ enum ONNXShapes {
             "ConstantOfShape": constantOfShape,
             "Mod": mod,
             "Size": { n in
-                let count = try n.shape(0).reduce(1, *)
+                let count = Tensor.elementCount(try n.shape(0)) ?? 0
                 try n.setOutput(0, constant: Tensor(shape: [], unchecked: [Double(count)]), type: .int64)
             },
         ]

@@ -14,6 +14,8 @@ enum ONNXStructure {
         guard Tensor.elementCount(shape) == Tensor.elementCount(s) else {
             throw n.error("cannot reshape \(shapeString(s)) to \(shapeString(shape))")
         }
+        // The same entries, but not always the same extent: [0] to [0, 2^62].
+        try Tensor.checkedCount(shape, copies: 0, "the output")
         if n.isConstant(0) {
             let t = try n.constant(0, "data")
             try n.setOutput(0, constant: Tensor(shape: shape, unchecked: t.scalars))
@@ -90,7 +92,7 @@ enum ONNXStructure {
         },
         "Reshape": { n in
             let s = try n.shape(0)
-            let requested = n.opset >= 5 ? try n.integers(1, "shape") : (try n.ints("shape") ?? [])
+            let requested = n.opset >= 5 ? try ONNXShapes.integers(n, 1, "shape") : (try n.ints("shape") ?? [])
             let allowZero = try n.int("allowzero", default: 0) != 0
             var shape = requested
             for (i, d) in requested.enumerated() where d == 0 && !allowZero {
@@ -100,9 +102,12 @@ enum ONNXStructure {
             let unknown = shape.indices.filter { shape[$0] == -1 }
             guard unknown.count <= 1, shape.allSatisfy({ $0 >= -1 }) else { throw n.error("shape \(untrusted: requested) is not valid") }
             if let u = unknown.first {
-                let known = shape.filter { $0 != -1 }.reduce(1, *)
-                guard known > 0, s.reduce(1, *) % known == 0 else { throw n.error("cannot reshape \(shapeString(s)) to \(untrusted: requested)") }
-                shape[u] = s.reduce(1, *) / known
+                // The product of the other sizes may overflow: then it cannot divide the count.
+                let count = Tensor.elementCount(s) ?? 0
+                guard let known = Tensor.elementCount(shape.filter { $0 != -1 }), known > 0, count % known == 0 else {
+                    throw n.error("cannot reshape \(shapeString(s)) to \(untrusted: requested)")
+                }
+                shape[u] = count / known
             }
             try reshape(n, to: shape)
         },

@@ -14,11 +14,11 @@ final class BroadcastAffine: Op {
     /// y = x * a + b for x of `inputShape`; a and b (nil: 1 and 0) must broadcast with it.
     init(_ op: String, inputShape: [Int], scale a: Tensor?, shift b: Tensor?) throws {
         let shapes = [inputShape] + [a?.shape, b?.shape].compactMap { $0 }
-        guard let out = Broadcast.shape(shapes) else {
+        // a, b and the index map of x.
+        guard let out = try Broadcast.shape(shapes, copies: 3) else {
             throw GeoError.format("shapes \(shapesString(shapes)) do not broadcast")
         }
-        let count = out.reduce(1, *)
-        try MemoryBudget.doubles(3, count, for: "\(op) of shape \(shapeString(out))")
+        let count = Tensor.elementCount(out) ?? 0
         self.op = op
         inputShapes = [inputShape]; outputShapes = [out]
         scale = a.map { Broadcast.expand($0.scalars, from: $0.shape, to: out) } ?? [Double](repeating: 1, count: count)

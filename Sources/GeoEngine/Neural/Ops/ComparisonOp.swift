@@ -39,13 +39,10 @@ final class ComparisonOp: Op {
         guard inputShapes.count == (kind == .not ? 1 : 2) else {
             throw GeoError.format("\(kind.rawValue) takes \(kind == .not ? 1 : 2) operands, got \(inputShapes.count)")
         }
-        guard let out = Broadcast.shape(inputShapes) else {
+        // One index map per operand.
+        guard let out = try Broadcast.shape(inputShapes, copies: inputShapes.count) else {
             throw GeoError.format("shapes \(shapesString(inputShapes)) do not broadcast")
         }
-        guard let count = Tensor.elementCount(out), count <= maxFeaturesPerPoint else {
-            throw GeoError.format("\(kind.rawValue): the broadcast shape \(shapeString(out)) is too large")
-        }
-        try MemoryBudget.doubles(inputShapes.count, count, for: "\(kind.rawValue) of shape \(shapeString(out))")
         self.kind = kind; self.inputShapes = inputShapes; outputShapes = [out]
         maps = inputShapes.map { Broadcast.map(from: $0, to: out) }
     }

@@ -27,17 +27,18 @@ final class MatMulOp: Op {
         guard ka == kb else {
             throw GeoError.format("MatMul cannot multiply \(shapeString(a)) by \(shapeString(b)): \(ka) columns against \(kb) rows")
         }
-        guard let batch = Broadcast.shape([ba, bb]) else {
+        // The batch index maps of A and B.
+        guard let batch = try Broadcast.shape([ba, bb], copies: 2) else {
             throw GeoError.format("MatMul: the batch axes of \(shapeString(a)) and \(shapeString(b)) do not broadcast")
         }
         var out = batch
         if a.count > 1 { out.append(m) }
         if b.count > 1 { out.append(n) }
+        try Tensor.checkedCount(out, "the product of \(shapeString(a)) by \(shapeString(b))")
         guard let count = Tensor.elementCount(batch), let na = Tensor.elementCount(ba), let nb = Tensor.elementCount(bb),
-              Tensor.elementCount(a) != nil, Tensor.elementCount(b) != nil, Tensor.elementCount(out) != nil else {
+              Tensor.elementCount(a) != nil, Tensor.elementCount(b) != nil else {
             throw GeoError.format("MatMul: the result of \(shapeString(a)) by \(shapeString(b)) is too large")
         }
-        try MemoryBudget.doubles(2, count, for: "MatMul of \(shapeString(a)) by \(shapeString(b))")
         inputShapes = [a, b]
         outputShapes = [out.isEmpty ? [1] : out]
         rowsM = m; inner = ka; colsN = n

@@ -43,7 +43,7 @@ final class NormalizationOp: Op {
         guard epsilon.isFinite else { throw GeoError.format("\(op): epsilon must be finite, got \(formatNumber(epsilon))") }
         for (t, what) in [(scale, "scale"), (shift, "bias")] {
             guard let t = t else { continue }
-            guard Broadcast.shape([inputShape, t.shape]) == inputShape else {
+            guard try Broadcast.shape([inputShape, t.shape]) == inputShape else {
                 throw GeoError.format("\(op): \(what) of shape \(shapeString(t.shape)) does not broadcast to the input's shape \(shapeString(inputShape))")
             }
         }

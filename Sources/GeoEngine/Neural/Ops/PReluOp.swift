@@ -19,7 +19,7 @@ final class PReluOp: Op {
 
     /// PRelu with a constant slope that broadcasts to `inputShape`.
     init(inputShape: [Int], slope: Tensor) throws {
-        guard Broadcast.shape([inputShape, slope.shape]) == inputShape else {
+        guard try Broadcast.shape([inputShape, slope.shape]) == inputShape else {
             throw GeoError.format("PRelu: the slope of shape \(shapeString(slope.shape)) does not broadcast to the input's shape \(shapeString(inputShape))")
         }
         guard let f = Tensor.elementCount(inputShape) else { throw GeoError.format("PRelu: shape \(shapeString(inputShape)) has too many entries") }
@@ -31,7 +31,7 @@ final class PReluOp: Op {
 
     /// PRelu with a computed slope of `slopeShape` (input 2) that broadcasts to `inputShape`.
     init(inputShape: [Int], slopeShape: [Int]) throws {
-        guard Broadcast.shape([inputShape, slopeShape]) == inputShape else {
+        guard try Broadcast.shape([inputShape, slopeShape]) == inputShape else {
             throw GeoError.format("PRelu: the slope of shape \(shapeString(slopeShape)) does not broadcast to the input's shape \(shapeString(inputShape))")
         }
         guard let f = Tensor.elementCount(inputShape) else { throw GeoError.format("PRelu: shape \(shapeString(inputShape)) has too many entries") }

@@ -11,7 +11,7 @@ final class ProductOp: Op {
     let maps: [[Int]?]
 
     init(_ op: String = "Mul", _ a: [Int], _ b: [Int]) throws {
-        guard let out = Broadcast.shape([a, b]) else {
+        guard let out = try Broadcast.shape([a, b], copies: 2) else {
             throw GeoError.format("shapes \(shapeString(a)) and \(shapeString(b)) do not broadcast")
         }
         self.op = op; inputShapes = [a, b]; outputShapes = [out]

@@ -31,9 +31,9 @@ final class ReduceOp: Op {
         guard axes.allSatisfy({ (0..<rank).contains($0) }), Set(axes).count == axes.count else {
             throw GeoError.format("\(op): axes \(untrusted: axes) are not distinct axes of a rank-\(rank) value")
         }
-        guard let count = Tensor.elementCount(inputShape), count <= maxFeaturesPerPoint else {
-            throw GeoError.format("\(op): input shape \(shapeString(inputShape)) is too large")
-        }
+        // Within the rule for shapes the group size and strides below cannot overflow; the
+        // budget is for the table of members.
+        let count = try Tensor.checkedCount(inputShape, "\(op): the input")
         let reduced = Set(axes)
         let g = axes.reduce(1) { $0 * inputShape[$1] }
         guard g > 0 || kind == .sum || kind == .mean else {
@@ -47,7 +47,6 @@ final class ReduceOp: Op {
         for a in stride(from: rank - 1, through: 0, by: -1) {
             if reduced.contains(a) { groupStride[a] = t; t *= inputShape[a] } else { outStride[a] = s; s *= inputShape[a] }
         }
-        try MemoryBudget.doubles(count, for: "\(op) of shape \(shapeString(inputShape))")
         var members = [Int32](repeating: 0, count: count)
         var coord = [Int](repeating: 0, count: rank)
         for i in 0..<count {

@@ -12,7 +12,8 @@ final class SumOp: Op {
 
     init(_ op: String, inputShapes: [[Int]], signs: [Double]) throws {
         guard inputShapes.count == signs.count, !signs.isEmpty else { throw GeoError.format("\(op) needs at least one input") }
-        guard let out = Broadcast.shape(inputShapes) else {
+        // One index map per operand.
+        guard let out = try Broadcast.shape(inputShapes, copies: inputShapes.count) else {
             throw GeoError.format("shapes \(shapesString(inputShapes)) do not broadcast")
         }
         self.op = op; self.inputShapes = inputShapes; outputShapes = [out]; self.signs = signs

@@ -17,13 +17,10 @@ final class WhereOp: Op {
     let maps: [[Int]?]
 
     init(condition: [Int], x: [Int], y: [Int]) throws {
-        guard let out = Broadcast.shape([condition, x, y]) else {
+        // One index map per operand.
+        guard let out = try Broadcast.shape([condition, x, y], copies: 3) else {
             throw GeoError.format("shapes \(shapeString(condition)), \(shapeString(x)) and \(shapeString(y)) do not broadcast")
         }
-        guard let count = Tensor.elementCount(out), count <= maxFeaturesPerPoint else {
-            throw GeoError.format("Where: the broadcast shape \(shapeString(out)) is too large")
-        }
-        try MemoryBudget.doubles(3, count, for: "Where of shape \(shapeString(out))")
         inputShapes = [condition, x, y]; outputShapes = [out]
         maps = inputShapes.map { Broadcast.map(from: $0, to: out) }
     }
