@@ -177,6 +177,16 @@ final class ONNXHardeningTests: XCTestCase {
         assertLoadError(m, input: [100_000], "node 'MatMul_2' (MatMul): the product of [100000,1] by [1,100000] has shape [100000,100000], more than georepl's \(Self.limit) entries per value")
     }
 
+    /// GEOREPL_MEMORY_LIMIT bounds each allocation, but never lifts what `ulimit -v` leaves:
+    /// under the fuzzer's limits (512M, 2 GB) folded constants that each fit added up to an
+    /// abort. (End to end: ONNXHardeningEndToEndTests.)
+    func testBudgetIsNeverMoreThanTheAddressSpaceLeft() {
+        XCTAssertEqual(MemoryBudget.budget(limit: 512 << 20, addressSpaceLeft: nil), 512 << 20)
+        XCTAssertEqual(MemoryBudget.budget(limit: 512 << 20, addressSpaceLeft: 2 << 30), 512 << 20)
+        XCTAssertEqual(MemoryBudget.budget(limit: 512 << 20, addressSpaceLeft: 200 << 20), 200 << 20)
+        XCTAssertEqual(MemoryBudget.budget(limit: 512 << 20, addressSpaceLeft: 0), 0)
+    }
+
     // MARK: Shape arithmetic that trapped
 
     /// reshape_impossible: the product of the requested sizes overflowed (a trap at

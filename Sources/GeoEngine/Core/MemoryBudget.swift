@@ -6,13 +6,15 @@ import Foundation
 /// says what needed how much, instead of the Swift runtime's abort ("failed to allocate") or an
 /// allocator that never returns. Batched passes ask `fits` and split their work to fit.
 ///
-/// The budget, in bytes, is `GEOREPL_MEMORY_LIMIT` when set (a number of bytes, optionally with
-/// a K, M, G or T suffix: powers of 1024), else the smaller of
-/// - half of the physical memory, and
+/// The budget, in bytes, is the smaller of
+/// - `GEOREPL_MEMORY_LIMIT` when set (a number of bytes, optionally with a K, M, G or T suffix:
+///   powers of 1024), else half of the physical memory, and
 /// - what RLIMIT_AS (`ulimit -v`) leaves: the limit minus the address space the process
 ///   already uses (/proc/self/statm), minus `reserve` for the libraries' own needs (OpenBLAS's
 ///   buffers, Lua, malloc's bookkeeping).
-/// The RLIMIT_AS part is re-read at every check, since the address space in use changes.
+/// The RLIMIT_AS part is re-read at every check, since the address space in use changes: it
+/// is what makes many allocations that each fit add up to an error rather than an abort, so
+/// GEOREPL_MEMORY_LIMIT (a bound on each allocation) does not lift it.
 public enum MemoryBudget {
     /// Kept free for the libraries under an address-space limit: 96 MB.
     public static let reserve = 96 << 20
@@ -23,8 +25,13 @@ public enum MemoryBudget {
     /// The budget now, in bytes.
     public static var bytes: Int {
         if let o = override { return max(0, o) }
-        if let e = environmentLimit { return e }
-        return min(physicalHalf, addressSpaceLeft() ?? Int.max)
+        return budget(limit: environmentLimit ?? physicalHalf, addressSpaceLeft: addressSpaceLeft())
+    }
+
+    /// The budget for a `limit` (GEOREPL_MEMORY_LIMIT or half the physical memory) when
+    /// RLIMIT_AS leaves `addressSpaceLeft` bytes (nil: no limit).
+    static func budget(limit: Int, addressSpaceLeft: Int?) -> Int {
+        max(0, min(limit, addressSpaceLeft ?? Int.max))
     }
 
     /// Throws `GeoError.outOfMemory` unless `bytes` fit in the budget.
