@@ -14,7 +14,9 @@
 -- them: the graph (unknown ops and domains, missing/empty/extra inputs, cycles, values
 -- produced twice, outputs never produced, dangling names, odd dims and dim_params, attributes
 -- of wrong types and values, impossible reshapes, extreme slices, huge Expand/ConstantOfShape/
--- Range/Resize, opsets 0..999), the tensors (type codes 0..30, raw_data and typed fields of
+-- Range/Resize, broadcasts folded into huge constants, empty constants with huge dims through
+-- shape ops, chains of folded constants that together pass the address space, opsets 0..999),
+-- the tensors (type codes 0..30, raw_data and typed fields of
 -- the wrong length, external data outside the folder, missing, past the end, non-numeric),
 -- the protobuf encoding (truncation, over-long varints, wrong wire types, lengths past the end
 -- or huge, unknown fields and groups, deep nesting) and the bytes (truncation, flips). Also
@@ -1436,6 +1438,14 @@ STRUCT.fold_huge = function(m)
   elseif op == "Expand" then c = side(m, "Expand", {a, int_const(m, {N, N})})
   else c = side(m, op, {a, b2}) end
   if op == "Greater" or op == "Equal" then c = side(m, "Cast", {c}, {A.i("to", FLOAT)}) end
+  add_to_output(m, c)
+end
+STRUCT.fold_chain = function(m)
+  -- Constants folded one from another, each within the memory budget and all together not
+  -- (2^25 entries are 256 MB: eight of them pass a 2 GB address space).
+  local N = rng:pick({2^20, 2^23, 2^25, 2^25})
+  local c = side(m, "ConstantOfShape", {int_const(m, {N})})
+  for _ = 1, rng:range(2, 10) do c = side(m, rng:pick({"Neg", "Relu", "Abs", "Tanh", "Identity"}), {c}) end
   add_to_output(m, c)
 end
 STRUCT.zero_huge = function(m)
