@@ -150,6 +150,24 @@ final class ONNXHardeningTests: XCTestCase {
         assertLoadError(m, "node 'Reshape_0' (Reshape): the output has shape [0,4611686018427387904], more than georepl's \(Self.limit) entries per value (an axis of size 0 counting as 1)")
     }
 
+    /// resize_huge on a fixture: Resize to sizes [1, 1, 0, 2^26] (an output without entries)
+    /// built a list of samples for each of the 2^26 coordinates of the last axis (about 5 GB);
+    /// [1, 1, 1, 2^24] fits the budget as an output, not as lists of samples.
+    func testResizeSamplesAreBudgeted() {
+        func model(_ sizes: [Int64]) -> Model {
+            var m = Model(opset: 13)
+            m.ints("sizes", sizes)
+            m.node("Resize", ["z", "", "", "sizes"], ["y"], [ONNXShapesTests.attr("mode", "linear")])
+            return m
+        }
+        MemoryBudget.override = 512 << 20
+        assertLoadError(model([1, 1, 0, 1 << 26]), input: [1, 1, 1, 2],
+                        "not enough memory: node 'Resize_0' (Resize): the output (shape [1,1,0,67108864]) needs 1.5 GB, the memory budget is 512 MB (set GEOREPL_MEMORY_LIMIT to change it)")
+        assertLoadError(model([1, 1, 1, 1 << 24]), input: [1, 1, 1, 2],
+                        "not enough memory: node 'Resize_0' (Resize): the list of samples of the output (shape [1,1,1,16777216]) needs 1.25 GB, the memory budget is 512 MB (set GEOREPL_MEMORY_LIMIT to change it)")
+        XCTAssertNil(loadError(model([1, 1, 1, 1 << 12]), input: [1, 1, 1, 2]))
+    }
+
     /// An initializer of 10^6 x 10^6 values declared with no data: checked against the budget
     /// before its values are read.
     func testInitializerSizesAreCheckedFirst() {

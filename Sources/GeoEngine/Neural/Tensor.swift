@@ -43,7 +43,8 @@ public struct Tensor: Equatable {
     ///   that the entry count, every product of some of the sizes (strides, group and block
     ///   sizes) and every per-axis index table of the shape are far from overflow, also for a
     ///   shape without entries ([0, 2^62] is refused, not taken for the empty tensor it is);
-    /// - `copies` arrays of its entries, as Doubles, fit in the memory budget (`MemoryBudget`).
+    /// - `copies` arrays of Doubles as long as that product (its entries; for a shape without
+    ///   entries, the per-axis tables its index maps are made of) fit in the memory budget.
     /// Returns the entry count. `what` names the value ("the output", "initializer 'w'"); the
     /// errors are `GeoError.format` and `GeoError.outOfMemory`.
     @discardableResult
@@ -58,7 +59,7 @@ public struct Tensor: Equatable {
             }
             extent = e; count *= d
         }
-        try MemoryBudget.doubles(copies, count, for: "\(what()) (shape \(shapeString(shape)))")
+        try MemoryBudget.doubles(copies, extent, for: "\(what()) (shape \(shapeString(shape)))")
         return count
     }
 

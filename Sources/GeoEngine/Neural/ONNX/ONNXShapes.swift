@@ -446,6 +446,9 @@ enum ONNXShapes {
             for (q, a) in ax.enumerated() { roiStart[a] = roi[q]; roiEnd[a] = roi[q + ax.count] }
         }
         try checkEntries(n, out, "output")
+        // The sample lists, one small array (about 80 bytes) per coordinate of each axis: as
+        // many as the sizes add up to, which an output without entries does not bound.
+        try MemoryBudget.doubles(10, out.reduce(0, +), for: "the list of samples of the output (shape \(shapeString(out)))")
         var terms: [[ResizeOp.AxisTerms]] = []
         for a in 0..<rank {
             let d = s[a], sc = scale[a], size = out[a]
