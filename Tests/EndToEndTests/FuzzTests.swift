@@ -1,10 +1,11 @@
 import Foundation
 import XCTest
 
-/// A short seeded pass of both fuzzers (scripts/fuzz/run, README "Fuzzing") with the binary the
-/// tests use: 3,000 API calls and 500 model files, no crash and no hang. Pass or fail does not
-/// depend on timing beyond the generous hang timeout (a call that makes no progress for 120 s
-/// and then ignores Ctrl-C for 10 s); slow calls are interrupted and counted, not failures.
+/// A short seeded pass of the fuzzers (scripts/fuzz/run, README "Fuzzing") with the binary the
+/// tests use: 3,000 API calls, 500 model files and 500 ONNX files, no crash and no hang. Pass
+/// or fail does not depend on timing beyond the generous hang timeout (a call that makes no
+/// progress for 120 s and then ignores Ctrl-C for 10 s); slow calls are interrupted and
+/// counted, not failures.
 final class FuzzTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let driver = root.appendingPathComponent("scripts/fuzz/run").path
@@ -48,16 +49,22 @@ final class FuzzTests: XCTestCase {
         XCTAssertGreaterThan(total(r.output, "api totals:", "clean errors") ?? 0, 600, r.output)
     }
 
-    func testModelFuzzerFindsNoCrashOrHang() throws {
-        let r = try fuzz("model", ["--seed", "1", "--files", "500", "--batch", "250"])
-        XCTAssertEqual(total(r.output, "model totals:", "files"), 500, r.output)
-        // Crashes and hangs while loading a file or while using a loaded model.
-        XCTAssertEqual(total(r.output, "model totals:", "crash incidents"), 0, r.output)
-        XCTAssertEqual(total(r.output, "model totals:", "hang incidents"), 0, r.output)
-        XCTAssertTrue(r.output.contains("fuzz: 2 passed, 0 failed"), r.output)
-        XCTAssertEqual(r.status, 0, r.output)
-        // Some files load (the unmutated and the harmlessly mutated ones); most are rejected.
-        XCTAssertGreaterThan(total(r.output, "model totals:", "loaded") ?? 0, 25, r.output)
-        XCTAssertGreaterThan(total(r.output, "model totals:", "errors") ?? 0, 250, r.output)
+    /// A pass of a fuzzer of files (model, onnx): 500 files in 2 batches, no crash or hang
+    /// while loading a file or while using a loaded model; some files load (the unmutated and
+    /// the harmlessly mutated ones), most are rejected.
+    func assertFileFuzzerIsClean(_ kind: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try fuzz(kind, ["--seed", "1", "--files", "500", "--batch", "250"])
+        let totals = "\(kind) totals:"
+        XCTAssertEqual(total(r.output, totals, "files"), 500, r.output, file: file, line: line)
+        XCTAssertEqual(total(r.output, totals, "crash incidents"), 0, r.output, file: file, line: line)
+        XCTAssertEqual(total(r.output, totals, "hang incidents"), 0, r.output, file: file, line: line)
+        XCTAssertTrue(r.output.contains("fuzz: 2 passed, 0 failed"), r.output, file: file, line: line)
+        XCTAssertEqual(r.status, 0, r.output, file: file, line: line)
+        XCTAssertGreaterThan(total(r.output, totals, "loaded") ?? 0, 25, r.output, file: file, line: line)
+        XCTAssertGreaterThan(total(r.output, totals, "errors") ?? 0, 250, r.output, file: file, line: line)
     }
+
+    func testModelFuzzerFindsNoCrashOrHang() throws { try assertFileFuzzerIsClean("model") }
+
+    func testONNXFuzzerFindsNoCrashOrHang() throws { try assertFileFuzzerIsClean("onnx") }
 }
