@@ -1,7 +1,7 @@
 import Foundation
 import GeoEngine
 
-/// Geodesic benchmarks: times `Geodesic.solve` with both solvers (GEORCE and gradient descent)
+/// Geodesic benchmarks: times `Geodesic.solve` with every solver (newton, georce, descent)
 /// on one decoder and prints, per solver, the wall time, iterations, generator evaluations,
 /// why it stopped (`Path.Stop`: converged, max_iter, line_search, stalled), the final energy
 /// and the geodesic / straight-line length ratio.

@@ -1,9 +1,9 @@
 import Foundation
 import GeoEngine
 
-/// Geometry on the MLP decoder 16 -> 512 -> 512 -> 784 of `NeuralSection`: geodesics with both
+/// Geometry on the MLP decoder 16 -> 512 -> 512 -> 784 of `NeuralSection`: geodesics with the three
 /// solvers (32 points, tol 1e-6; descent capped at 5000 iterations so the run stays short), parallel transport along the geodesic, one analogy, and
-/// sectional and scalar curvatures per second (batched over 64 points); then both solvers on
+/// sectional and scalar curvatures per second (batched over 64 points); then the solvers on
 /// the shipped, trained fashion-vae decoder, raw and with the regularised metric.
 struct GeometrySection: BenchmarkSection {
     let name = "geometry"
