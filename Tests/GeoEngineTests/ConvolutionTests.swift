@@ -207,6 +207,35 @@ final class ConvolutionTests: XCTestCase {
 
     /// A network of general convolutions: derivatives of the whole chain, its spec rebuilds it,
     /// and a model file refuses what its format cannot hold.
+    /// setComputeThreads(1) runs OpenBLAS and the elementwise passes on one thread, and nil
+    /// restores the defaults; the results do not change (a decoder wide enough that both
+    /// split their work across threads by default).
+    func testOneComputeThreadGivesTheSameResults() throws {
+        let net = try NeuralNetwork(latentDim: 8, layers: [
+            .linear(weight: randomTensor([32 * 8 * 8, 8], &rng, scale: 0.3), bias: nil), .reshape([32, 8, 8]),
+            .activation(.elu(alpha: 1)),
+            .convTranspose2d(weight: randomTensor([32, 16, 4, 4], &rng, scale: 0.1), bias: randomTensor([16], &rng),
+                             stride: Size2D(2), padding: Size2D(1), outputPadding: Size2D(0)),
+            .activation(.tanh),
+        ])
+        let z = randomMatrix(8, 8, &rng), u = randomMatrix(8 * 8, 8, &rng)
+        let before = try net.jvp(z, tangents: u)
+        let processors = Parallel.workers, blasThreads = BLAS.threads
+        setComputeThreads(1)
+        XCTAssertEqual(Parallel.workers, 1)
+        XCTAssertEqual(BLAS.threads, 1)
+        let one = try net.jvp(z, tangents: u)
+        setComputeThreads(nil)
+        XCTAssertEqual(Parallel.workers, processors)
+        XCTAssertEqual(BLAS.threads, blasThreads)
+        for (a, b) in [(before.value, one.value), (before.tangents, one.tangents)] {
+            XCTAssertEqual(a.rows, b.rows)
+            let scale = a.scalars.reduce(0) { max($0, abs($1)) }
+            XCTAssertGreaterThan(scale, 0)
+            XCTAssertLessThanOrEqual(zip(a.scalars, b.scalars).reduce(0) { max($0, abs($1.0 - $1.1)) }, 1e-13 * scale)
+        }
+    }
+
     func testNetworksSpecsAndModelFiles() throws {
         let specs: [LayerSpec] = [
             .linear(weight: randomTensor([4 * 3 * 3, 3], &rng), bias: randomTensor([36], &rng)),

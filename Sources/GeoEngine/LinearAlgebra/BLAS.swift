@@ -42,6 +42,19 @@ enum BLAS {
         prepared.store(true, ordering: .releasing)
     }
 
+    /// OpenBLAS's thread count before the first `setThreads`.
+    private static let initialThreads = max(1, Int(openblas_get_num_threads()))
+
+    /// OpenBLAS's thread count now.
+    static var threads: Int { Int(openblas_get_num_threads()) }
+
+    /// Sets OpenBLAS's thread count to `n` (at least 1, at most the count it started with, whose
+    /// buffers `ready` budgeted); `nil` restores that count.
+    static func setThreads(_ n: Int?) {
+        let t = min(initialThreads, max(1, n ?? initialThreads))
+        openblas_set_num_threads(Int32(t))
+    }
+
     /// Best effort at start-up, while the address space is still free: `ready()`, ignoring a
     /// failure (the first real BLAS call then reports it).
     public static func prepare() { try? ready() }
