@@ -5,17 +5,22 @@ weights georepl used, and prints the ratio to georepl's JVP (all 100 columns, ba
     .build/release/georepl-bench onnx --write out/bench     # georepl's timings and the model
     python3 scripts/bench_torch_jvp.py out/bench [--repeats 7]
 
-Reads OUT/dcgan.safetensors (a georepl model file: SPEC's layer list in the metadata) and
-OUT/georepl.json (georepl's median seconds). torch.func.vmap(torch.func.jacfwd(g)) over the 32
-latent points is torch's batched forward-mode Jacobian; it is timed with one intra-op thread
-(torch.set_num_threads(1)) and with torch's default, medians of --repeats runs after one warm-up.
-Needs `pip install torch safetensors` (run by hand; never in CI).
+Reads OUT/dcgan.safetensors (a georepl model file: SPEC's layer list in the metadata),
+OUT/georepl.json (georepl's median seconds with its default threads and with one thread, the
+first latent point z0) and OUT/jacobian0.f64 (georepl's Jacobian at z0, J^T row-major float64).
+torch.func.vmap(torch.func.jacfwd(g)) over the 32 latent points is torch's batched forward-mode
+Jacobian; it is timed with one intra-op thread (torch.set_num_threads(1)) against georepl on one
+thread, and with torch's default against georepl's default, medians of --repeats runs after one
+warm-up. First torch's Jacobian at z0 is compared with georepl's (max relative difference; the
+run stops above 1e-9). Needs `pip install torch safetensors numpy` (by hand; never in CI).
 """
 import argparse
 import json
 import statistics
 import sys
 import time
+
+import numpy
 
 import torch
 from safetensors import safe_open
@@ -81,6 +86,15 @@ def main():
     g = build(a.dir + "/dcgan.safetensors")
     ours = json.load(open(a.dir + "/georepl.json"))
     n, d = int(ours["batch"]), int(ours["latent_dim"])
+    # The same function: torch's Jacobian at georepl's first point equals georepl's.
+    z0 = torch.tensor(ours["z0"], dtype=torch.float64)
+    ref = torch.from_numpy(numpy.fromfile(a.dir + "/jacobian0.f64", dtype="<f8").reshape(d, int(ours["data_dim"])))
+    with torch.no_grad():
+        j0 = torch.func.jacfwd(g)(z0)  # data_dim x latent_dim
+    rel = ((j0.T - ref).abs().max() / ref.abs().max()).item()
+    print(f"Jacobian at z0: max |torch - georepl| / max |georepl| = {rel:.1e}")
+    if not rel <= 1e-9:
+        sys.exit("bench_torch_jvp.py: torch's Jacobian differs from georepl's; the timings would not compare the same work")
     torch.manual_seed(2)
     z = torch.randn(n, d, dtype=torch.float64)
     jac = torch.func.vmap(torch.func.jacfwd(g))
@@ -90,10 +104,13 @@ def main():
         torch.set_num_threads(1)
         t_single = median_seconds(lambda: jac(z), a.repeats)
         torch.set_num_threads(default_threads)
-    for label, key in [("georepl JVP, layer list", "jvp_layers"), ("georepl JVP, ONNX graph", "jvp_onnx")]:
-        print(f"{label:28s} {ours[key]:9.3f} s")
-    print(f"{'torch jacfwd, 1 thread':28s} {t_single:9.3f} s   torch / georepl (ONNX) = {t_single / ours['jvp_onnx']:.2f}")
-    print(f"{'torch jacfwd, ' + str(default_threads) + ' threads':28s} {t_default:9.3f} s   torch / georepl (ONNX) = {t_default / ours['jvp_onnx']:.2f}")
+    print(f"{'Jacobian, batch ' + str(n):24s} {'1 thread s':>11s} {'default s':>11s}")
+    rows = [("georepl, layer list", ours["jvp_1thread_layers"], ours["jvp_layers"]),
+            ("georepl, ONNX graph", ours["jvp_1thread_onnx"], ours["jvp_onnx"]),
+            (f"torch jacfwd ({default_threads} thr.)", t_single, t_default)]
+    for label, one, default in rows:
+        print(f"{label:24s} {one:11.3f} {default:11.3f}")
+    print(f"{'torch / georepl (ONNX)':24s} {t_single / ours['jvp_1thread_onnx']:11.2f} {t_default / ours['jvp_onnx']:11.2f}")
 
 
 if __name__ == "__main__":

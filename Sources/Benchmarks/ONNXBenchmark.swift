@@ -35,11 +35,14 @@ struct ONNXSection: BenchmarkSection {
         var table = Table(["DCGAN decoder, batch \(n)", "layers ms", "ONNX ms", "ONNX / layers"])
         var timings: [String: Double] = [:]
         func add(_ label: String, _ key: String, _ body: (Generator) throws -> Void) throws {
-            // Alternate the two in each repeat so that both see the same load.
+            // Alternate the two in each repeat so that both see the same load, and swap which
+            // goes first every other repeat (the first of a pair finds the allocator's state
+            // the previous call left).
             var a: [Double] = [], b: [Double] = []
-            for _ in 0..<context.repeats {
+            for r in 0..<context.repeats {
+                if r % 2 == 1 { b.append(try context.measure(flops: 1) { try body(graph) }.seconds) }
                 a.append(try context.measure(flops: 1) { try body(layers) }.seconds)
-                b.append(try context.measure(flops: 1) { try body(graph) }.seconds)
+                if r % 2 == 0 { b.append(try context.measure(flops: 1) { try body(graph) }.seconds) }
             }
             let ta = median(a), tb = median(b)
             timings[key + "_layers"] = ta; timings[key + "_onnx"] = tb
@@ -48,6 +51,11 @@ struct ONNXSection: BenchmarkSection {
         try add("forward", "forward") { _ = try $0.forward(z) }
         try add("jvp (all \(d) columns)", "jvp") { _ = try $0.jvp(z, tangents: tangents) }
         try add("second order (1 pair)", "second") { _ = try $0.secondOrder(z, u: u, v: v) }
+        // torch's single-threaded Jacobian is compared with georepl's on one thread too.
+        setComputeThreads(1)
+        defer { setComputeThreads(nil) }
+        try add("jvp (all \(d) columns), 1 thread", "jvp_1thread") { _ = try $0.jvp(z, tangents: tangents) }
+        setComputeThreads(nil)
         print(table.render())
         print("ONNX graph: \(graph.nodes.count) ops; max |difference| of the outputs \(String(format: "%.1e", diff))\n")
 
@@ -56,10 +64,17 @@ struct ONNXSection: BenchmarkSection {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             try data.write(to: URL(fileURLWithPath: out + "/dcgan.onnx"))
             try ModelFile.write(Manifold(name: "bench-dcgan", generator: layers), to: out + "/dcgan.safetensors", dtype: .f64)
-            timings["batch"] = Double(n); timings["latent_dim"] = Double(d)
-            let json = try JSONSerialization.data(withJSONObject: timings, options: [.sortedKeys, .prettyPrinted])
+            // The first point and its Jacobian (from the ONNX graph), for the script to check
+            // torch's values against: J^T, latent_dim rows of data_dim, row-major float64.
+            let z0 = try Matrix(rows: 1, cols: d, scalars: Array(z.scalars[0..<d])), e = Matrix.identity(d)
+            let jt = try graph.jvp(z0, tangents: e).tangents
+            try Data(jt.scalars.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) })
+                .write(to: URL(fileURLWithPath: out + "/jacobian0.f64"))
+            var info: [String: Any] = timings
+            info["batch"] = n; info["latent_dim"] = d; info["data_dim"] = graph.dataDim; info["z0"] = z0.scalars
+            let json = try JSONSerialization.data(withJSONObject: info, options: [.sortedKeys, .prettyPrinted])
             try json.write(to: URL(fileURLWithPath: out + "/georepl.json"))
-            print("wrote \(out)/dcgan.onnx, dcgan.safetensors, georepl.json (scripts/bench_torch_jvp.py \(out))\n")
+            print("wrote \(out)/dcgan.onnx, dcgan.safetensors, georepl.json, jacobian0.f64 (scripts/bench_torch_jvp.py \(out))\n")
         }
     }
 
