@@ -29,7 +29,7 @@ final class ONNXLoadTests: LuaTestCase {
                     "bad argument #1 to 'load' (unknown option 'colour' (expected one of: decoder, encoder, name, data_shape))")
         // A safetensors file given as ONNX is a clear protobuf error, not a crash.
         let st = NSTemporaryDirectory() + "/georepl-not-onnx-\(getpid()).onnx"
-        FileManager.default.createFile(atPath: st, contents: Data([0x08, 0x96, 0x01, 0xff, 0xff, 0xff]))
+        XCTAssertTrue(FileManager.default.createFile(atPath: st, contents: Data([0x08, 0x96, 0x01, 0xff, 0xff, 0xff])))
         defer { try? FileManager.default.removeItem(atPath: st) }
         XCTAssertEqual(value("select(2, pcall(geo.load, '\(st)')):match('^.-not a valid ONNX model') ~= nil"), "true")
     }

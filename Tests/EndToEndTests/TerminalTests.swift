@@ -105,7 +105,8 @@ final class TerminalTests: XCTestCase {
         t.type("print(x + 2, p)\n")
         XCTAssertTrue(t.waitFor("42\tnil", after: next), "the session goes on with its variables: \(t.shown)")
         XCTAssertTrue(t.finish(), "georepl exits at the end of input: \(t.shown)")
-        XCTAssertEqual(t.process.terminationStatus, 0, t.shown)
+        XCTAssertEqual(t.process.terminationReason, .exit, t.shown.debugDescription)
+        XCTAssertEqual(t.process.terminationStatus, 0, "script(1) relays georepl's status (128 + N: signal N): \(t.shown.debugDescription)")
     }
 
     /// On a terminal, long calls draw a progress bar on stderr and erase it when they end
