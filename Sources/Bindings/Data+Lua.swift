@@ -6,10 +6,11 @@ import GeoEngine
 ///     ds[i] (a geo.Vector of 784 values in [0,1])  #ds  ds:label(i) (0..9)  ds:class(i)
 ///     ds.name  ds.split  ds.data_shape  ds.classes
 ///     geo.save_png(file, images [, {cols=, shape=, scale=, separator=}])
-///     geo.latent_map(m, file [, {paths={...}, range=3, resolution=128, width=512, log=true,
-///                    colormap="viridis"|"magma"|"gray"}])
+///     geo.latent_map(m, file [, {paths={...}, points={...}, range=3, resolution=128, width=512,
+///                    log=true, colormap="viridis"|"magma"|"gray"}])
 /// latent_map draws sqrt det M(z) over [-range, range]^2 of a 2-d latent space (log colour
-/// scale by default) with the given paths (geo.Path or tables of geo.Vector) on top.
+/// scale by default) with the given points (2-d geo.Vectors, e.g. encoded images: small white
+/// dots) and paths (geo.Path or tables of geo.Vector) on top.
 /// `images` is a geo.Vector, a table of them (e.g. p:decode()), or a geo.Path (decoded on its
 /// manifold). The image shape comes from `shape`, else the path's manifold, else a square.
 enum DataLua {
@@ -86,22 +87,39 @@ enum DataLua {
             throw call.argumentError(position, Messages.optionType("paths", "a table of geo.Path", got: call.typeName(-1)))
         }
         return try call.sequence(-1) { k -> [SIMD2<Double>] in
-            let points: [Vector]
-            if let p = PathLua.type.value(call.L, -1) { points = p.path.points }
-            else if lua_type(call.L, -1) == LUA_TTABLE {
-                points = try call.sequence(-1) { j -> Vector in
-                    guard let v = VectorLua.type.value(call.L, -1) else {
-                        throw call.argumentError(position, Messages.entryType(j, "geo.Vector", got: call.typeName(-1)))
-                    }
-                    return v
-                }
-            } else {
+            if let p = PathLua.type.value(call.L, -1) { return try latentPoints(p.path.points, "path \(k)") }
+            guard lua_type(call.L, -1) == LUA_TTABLE else {
                 throw call.argumentError(position, Messages.entryType(k, "geo.Path", got: call.typeName(-1)))
             }
-            return try points.map { v in
-                guard v.count == 2 else { throw GeoError.dimensionMismatch("latent_dim is 2, path \(k) has points of \(v.count)") }
-                return SIMD2(v[0], v[1])
+            return try latentVectors(call, position, "path \(k)")
+        }
+    }
+
+    /// The `points` option of latent_map: a table of 2-d geo.Vectors (markers).
+    static func latentMarkers(_ call: LuaCall, _ o: Options, _ position: Int32) throws -> [SIMD2<Double>] {
+        guard o.pushRaw("points") else { return [] }
+        defer { geo_pop(call.L, 1) }
+        guard lua_type(call.L, -1) == LUA_TTABLE else {
+            throw call.argumentError(position, Messages.optionType("points", "a table of geo.Vector", got: call.typeName(-1)))
+        }
+        return try latentVectors(call, position, "option 'points'")
+    }
+
+    /// The table on top of the stack as a list of 2-d geo.Vectors (`what` names it in errors).
+    static func latentVectors(_ call: LuaCall, _ position: Int32, _ what: String) throws -> [SIMD2<Double>] {
+        let vectors = try call.sequence(-1) { j -> Vector in
+            guard let v = VectorLua.type.value(call.L, -1) else {
+                throw call.argumentError(position, Messages.entryType(j, "geo.Vector", got: call.typeName(-1)))
             }
+            return v
+        }
+        return try latentPoints(vectors, what)
+    }
+
+    static func latentPoints(_ vectors: [Vector], _ what: String) throws -> [SIMD2<Double>] {
+        try vectors.map { v in
+            guard v.count == 2 else { throw GeoError.dimensionMismatch("latent_dim is 2, \(what) has points of \(v.count)") }
+            return SIMD2(v[0], v[1])
         }
     }
 
@@ -115,17 +133,17 @@ enum DataLua {
         Binding("latent_map") { call in
             let m = try call.value(1, ManifoldLua.type)
             let path = try call.path(2)
-            let o = try Options(call, 3, allowed: ["paths", "range", "resolution", "width", "log", "colormap", "progress"])
+            let o = try Options(call, 3, allowed: ["paths", "points", "range", "resolution", "width", "log", "colormap", "progress"])
             let box = try LatentBox(range: try o.number("range") ?? 3)
             let n = try o.integer("resolution") ?? 128
             var options = HeatMapOptions(width: try o.integer("width") ?? 512, logScale: try o.boolean("log") ?? true)
             if let cm = try o.choice("colormap", ColorMap.builtIn.map(\.name)) { options.colorMap = try ColorMap.named(cm) }
-            let paths = try latentPaths(call, o, 3)
+            let paths = try latentPaths(call, o, 3), points = try latentMarkers(call, o, 3)
             let file = try AtomicFile(path: path)   // a bad target fails before the work
             let bar = ProgressBar("latent map", requested: try o.boolean("progress"))
             defer { bar.finish() }
             let values = try LatentMap.volumes(on: m.generator, box: box, rows: n, cols: n, progress: bar.handler)
-            try HeatMap(values: values, box: box, paths: paths).write(to: file, options: options)
+            try HeatMap(values: values, box: box, paths: paths, points: points).write(to: file, options: options)
             return 0
         },
         Binding("save_png") { call in

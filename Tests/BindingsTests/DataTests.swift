@@ -51,5 +51,13 @@ final class DataTests: LuaTestCase {
         assertError("geo.latent_map(s, '\(path)', {paths = {3}})", "bad argument #3 to 'latent_map' (entry 1 is a number, geo.Path expected)")
         assertError("geo.latent_map(s, '\(path)', {range = 0})", "bad argument #3 to 'latent_map' (option 'range' must be a positive number, got 0)")
         assertError("geo.latent_map(s, '\(path)', {paths = {{geo.vec{1, 2, 3}}}})", "dimension mismatch: latent_dim is 2, path 1 has points of 3")
+        // Markers: white dots where the points are.
+        XCTAssertNil(lua.run("geo.latent_map(s, '\(path)', {points = {geo.vec{-1.5, 1.5}, geo.vec{1, -1}}, resolution = 16, width = 64})"))
+        let marked = try PNG.read(path)
+        XCTAssertEqual(marked.pixel(x: 16, y: 16), [255, 255, 255], "latent (-1.5, 1.5) is pixel (16, 16) of 64 over [-3, 3]")
+        XCTAssertNotEqual(marked.pixel(x: 20, y: 16), [255, 255, 255])
+        assertError("geo.latent_map(s, '\(path)', {points = 3})", "bad argument #3 to 'latent_map' (option 'points' must be a table of geo.Vector, got number)")
+        assertError("geo.latent_map(s, '\(path)', {points = {geo.vec{1, 2}, 'x'}})", "bad argument #3 to 'latent_map' (entry 2 is a string, geo.Vector expected)")
+        assertError("geo.latent_map(s, '\(path)', {points = {geo.vec{1, 2, 3}}})", "dimension mismatch: latent_dim is 2, option 'points' has points of 3")
     }
 }

@@ -114,6 +114,28 @@ final class HeatMapTests: XCTestCase {
         XCTAssertEqual(img.pixel(x: 10, y: 10), magenta)
     }
 
+    /// Markers are discs of `pointRadius` in `pointColor` at their latent positions, under the
+    /// paths.
+    func testPointMarkers() throws {
+        let values = Matrix(rows: 4, cols: 4)   // constant: viridisMid everywhere
+        let map = try HeatMap(values: values, box: LatentBox(0, 1), paths: [[SIMD2(0.1, 0.5), SIMD2(0.9, 0.5)]],
+                              points: [SIMD2(0.25, 0.75), SIMD2(0.5, 0.5), SIMD2(7, 7)])
+        let img = try map.render(HeatMapOptions(width: 100, lineWidth: 2, dotRadius: 0, pointRadius: 3, pointColor: RGB(1, 2, 3)))
+        // (0.25, 0.75) is pixel (25, 25): inside radius 3, not at 4 pixels.
+        XCTAssertEqual(img.pixel(x: 25, y: 25), [1, 2, 3])
+        XCTAssertEqual(img.pixel(x: 27, y: 25), [1, 2, 3])
+        XCTAssertEqual(img.pixel(x: 29, y: 25), viridisMid.samples)
+        // The marker at the centre lies under the red path, which is drawn on top.
+        XCTAssertEqual(img.pixel(x: 50, y: 49), HeatMap.pathPalette[0].samples)
+        XCTAssertEqual(img.pixel(x: 50, y: 47), [1, 2, 3])
+        XCTAssertThrowsError(try HeatMap(values: values, box: LatentBox(0, 1), points: [SIMD2(0, 0), SIMD2(0, .infinity)])) {
+            XCTAssertEqual($0 as? GeoError, .invalidArgument("point #2 has a NaN or infinite coordinate"))
+        }
+        for bad in [0, -1, 65, Double.nan] {
+            XCTAssertThrowsError(try map.render(HeatMapOptions(pointRadius: bad)))
+        }
+    }
+
     func testErrors() throws {
         XCTAssertThrowsError(try LatentBox(1, 1))
         XCTAssertThrowsError(try LatentBox(xMin: 0, xMax: .nan, yMin: 0, yMax: 1))

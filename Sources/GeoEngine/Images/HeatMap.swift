@@ -44,20 +44,27 @@ public struct HeatMapOptions {
     public var dotRadius: Double
     /// Colours of the paths, in turn (cycled). Default `HeatMap.pathPalette`.
     public var pathColors: [RGB]
+    /// Radius of the point markers in pixels, (0, 64]. Default 1.5.
+    public var pointRadius: Double
+    /// Colour of the point markers. Default white.
+    public var pointColor: RGB
     /// Colour of cells whose value is NaN, infinite, or <= 0 on a log scale. Default mid gray.
     public var missingColor: RGB
 
     public init(width: Int = 512, height: Int? = nil, colorMap: ColorMap = .viridis, logScale: Bool = false,
                 valueRange: ClosedRange<Double>? = nil, lineWidth: Double = 2, dotRadius: Double = 4,
-                pathColors: [RGB] = HeatMap.pathPalette, missingColor: RGB = RGB(128, 128, 128)) {
+                pathColors: [RGB] = HeatMap.pathPalette, missingColor: RGB = RGB(128, 128, 128),
+                pointRadius: Double = 1.5, pointColor: RGB = RGB(255, 255, 255)) {
         self.width = width; self.height = height; self.colorMap = colorMap; self.logScale = logScale
         self.valueRange = valueRange; self.lineWidth = lineWidth; self.dotRadius = dotRadius
         self.pathColors = pathColors; self.missingColor = missingColor
+        self.pointRadius = pointRadius; self.pointColor = pointColor
     }
 }
 
 /// A heat map of scalar values sampled on a grid over a 2-d latent box (e.g. the volume
-/// sqrt det M(z) of the metric), with polylines (latent paths) drawn over it.
+/// sqrt det M(z) of the metric), with point markers (e.g. encoded data) and polylines (latent
+/// paths) drawn over it, the paths on top.
 ///
 /// Grid convention: `values` has `rows` x `cols` cells covering the box; cell (i, j) spans
 /// x in [xMin + j dx, xMin + (j+1) dx] and y in [yMin + i dy, yMin + (i+1) dy]
@@ -72,15 +79,17 @@ public struct HeatMap {
     public let box: LatentBox
     /// Polylines in latent coordinates; each point is (x, y).
     public let paths: [[SIMD2<Double>]]
+    /// Markers in latent coordinates (x, y), drawn as small discs under the paths.
+    public let points: [SIMD2<Double>]
 
     /// Distinct colours for paths, chosen to stand out against viridis and magma: red, white,
     /// orange, magenta, black, cyan, brown, pink.
     public static let pathPalette = [RGB(228, 26, 28), RGB(255, 255, 255), RGB(255, 127, 0), RGB(255, 0, 255),
                                      RGB(0, 0, 0), RGB(0, 255, 255), RGB(166, 86, 40), RGB(247, 129, 191)]
 
-    /// Throws `.invalidArgument` for an empty grid, an empty path, or a path point that is not
-    /// finite (messages count paths and points from 1).
-    public init(values: Matrix, box: LatentBox, paths: [[SIMD2<Double>]] = []) throws {
+    /// Throws `.invalidArgument` for an empty grid, an empty path, or a path point or marker
+    /// that is not finite (messages count paths and points from 1).
+    public init(values: Matrix, box: LatentBox, paths: [[SIMD2<Double>]] = [], points: [SIMD2<Double>] = []) throws {
         guard values.rows > 0, values.cols > 0 else {
             throw GeoError.invalidArgument("a heat map needs at least 1x1 values, got \(values.rows)x\(values.cols)")
         }
@@ -90,7 +99,10 @@ public struct HeatMap {
                 throw GeoError.invalidArgument("path #\(k + 1), point #\(i + 1) has a NaN or infinite coordinate")
             }
         }
-        self.values = values; self.box = box; self.paths = paths
+        if let i = points.firstIndex(where: { !$0.x.isFinite || !$0.y.isFinite }) {
+            throw GeoError.invalidArgument("point #\(i + 1) has a NaN or infinite coordinate")
+        }
+        self.values = values; self.box = box; self.paths = paths; self.points = points
     }
 
     /// The latent point (x, y) at the centre of cell (row, col), where its value belongs.
@@ -134,6 +146,9 @@ public struct HeatMap {
         guard options.dotRadius.isFinite, (0...64).contains(options.dotRadius) else {
             throw GeoError.invalidArgument("dot radius must be in [0, 64] pixels, got \(formatNumber(options.dotRadius))")
         }
+        guard options.pointRadius.isFinite, options.pointRadius > 0, options.pointRadius <= 64 else {
+            throw GeoError.invalidArgument("point radius must be in (0, 64] pixels, got \(formatNumber(options.pointRadius))")
+        }
         guard !options.pathColors.isEmpty else { throw GeoError.invalidArgument("no path colours given") }
         let range = try colorRange(options)
         let cellColors = values.scalars.map { color(of: $0, range: range, options: options) }
@@ -148,6 +163,10 @@ public struct HeatMap {
             for x in 0..<w { image.set(x: x, y: y, cellColors[row * cols + colOf[x]]) }
         }
 
+        for p in points {
+            let (u, v) = pixelCoordinates(p, w, h)
+            image.fillDisc(u: u, v: v, radius: options.pointRadius, options.pointColor)
+        }
         for (k, path) in paths.enumerated() {
             let c = options.pathColors[k % options.pathColors.count]
             let pts = path.map { pixelCoordinates($0, w, h) }
