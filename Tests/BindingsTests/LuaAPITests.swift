@@ -250,7 +250,7 @@ final class LuaAPITests: LuaTestCase {
         assertError("geo.latent_map(s, '\(path)', {colormap = 'jet'})", "\(f) (option 'colormap' must be one of \"viridis\", \"magma\", \"gray\", got \"jet\")")
         assertError("geo.latent_map(s, '\(path)', {log = 1})", "\(f) (option 'log' must be a boolean, got number)")
         assertError("geo.latent_map(s, '\(path)', {scale = 2})",
-                    "\(f) (unknown option 'scale' (expected one of: paths, range, resolution, width, log, colormap, progress))")
+                    "\(f) (unknown option 'scale' (expected one of: paths, points, range, resolution, width, log, colormap, progress))")
     }
 
     /// save_png's options: cols, scale, separator, shape; the background of separators and
