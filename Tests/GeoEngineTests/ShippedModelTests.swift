@@ -109,6 +109,33 @@ final class ShippedModelTests: XCTestCase {
     /// The 2-d model's decoder ensemble: the members' files hold decoders alone, the catalog
     /// gives them the 2-d model's encoder (the same object), their decoders differ, and the
     /// ensemble's metric is the mean of the three.
+    /// The three VAEs carry a fitted sigma network, so that geo.uncertainty(m) needs no data:
+    /// fashion-vae-2d's (bandwidth 4, floor 1e-5) makes the metric's volume on the circle
+    /// |z| = 10 over 1000 times its volume at the encoded test images (medians; issue: "the
+    /// metric far from the data is at least 1000 times larger in volume"), in every direction
+    /// over 100 times; the 16-d models' (the default fit) have 64 centres and floor 1e-3.
+    func testShippedUncertaintyFits() throws {
+        let x = try testImages()
+        for name in ["fashion-vae", "fashion-vae-2d", "fashion-vae-conv"] {
+            let m = try ModelCatalog.load(name)
+            let sigma = try XCTUnwrap(m.variance, "\(name) carries no variance network")
+            XCTAssertEqual(sigma.centers.rows, 64, name)
+            XCTAssertEqual(sigma.floor, name == "fashion-vae-2d" ? 1e-5 : 1e-3, name)
+        }
+        let m = try ModelCatalog.load("fashion-vae-2d")
+        let u = try m.uncertainty().generator
+        let encoder = try XCTUnwrap(m.encoder)
+        let h = try encoder.forward(try Matrix(rows: 50, cols: x.cols, scalars: Array(x.scalars[0..<(50 * x.cols)])))
+        let atData = try (0..<50).map { i in try u.volume(Vector([h[i, 0], h[i, 1]])) }
+        let far = try (0..<16).map { k -> Double in
+            let t = Double(k) * .pi / 8
+            return try u.volume(Vector([10 * cos(t), 10 * sin(t)]))
+        }
+        func median(_ v: [Double]) -> Double { let s = v.sorted(); return s[s.count / 2] }
+        XCTAssertGreaterThan(median(far), 1000 * median(atData), "far \(far), at the data \(atData)")
+        XCTAssertGreaterThan(far.min()!, 100 * median(atData), "far \(far)")
+    }
+
     func testEnsembleMembersShareTheTwoDimensionalModelsEncoder() throws {
         let base = try ModelCatalog.load("fashion-vae-2d")
         let names = ModelCatalog.entries.filter { $0.encoderOf == "fashion-vae-2d" }.map(\.name)
