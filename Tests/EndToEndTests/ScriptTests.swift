@@ -133,6 +133,20 @@ final class StudyScriptTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("sectional, encoded test images"), r.stdout)
     }
 
+    func testUncertaintyMap() throws {
+        let dir = NSTemporaryDirectory() + "/georepl-scripts-\(getpid())"
+        let r = try run(["uncertainty_map.lua", "OUT", "12", "20", "12"])
+        for label in ["pullback", "uncertainty"] {
+            XCTAssertTrue(r.stdout.contains("\(label): \(dir)/latent_\(label).png"), r.stdout)
+            // The PNG signature, then IHDR's big-endian width and height.
+            let png = [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/latent_\(label).png")))
+            XCTAssertEqual(Array(png.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+            let size = [16, 20].map { o in png[o..<(o + 4)].reduce(0) { $0 << 8 | Int($1) } }
+            XCTAssertEqual(size, [480, 480])
+        }
+        XCTAssertEqual(r.stdout.components(separatedBy: "mean distance to the data along each geodesic: Trouser -> Bag ").count, 3, r.stdout)
+    }
+
     func testArchitectures() throws {
         let r = try run(["architectures.lua", "2", "1", "8"])
         for name in ["fashion-vae ", "fashion-vae-2d", "fashion-vae-conv"] { XCTAssertTrue(r.stdout.contains(name), r.stdout) }
