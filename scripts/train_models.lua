@@ -104,6 +104,8 @@ local members = {
     {name = "fashion-vae-2d-member-2", model = "fashion-vae-2d", epochs = 12, seed = 21},
     {name = "fashion-vae-2d-member-3", model = "fashion-vae-2d", epochs = 12, seed = 22},
 }
+-- Their uncertainty fits as fashion-vae-2d's (on the codes of the same encoder).
+local memberVariance = {seed = 2, bandwidth = 4, floor = 1e-5}
 for _, spec in ipairs(members) do
     if only == "all" or only == spec.name or only == spec.model .. "-members" then
         local path = outdir .. "/" .. spec.name .. ".safetensors"
@@ -112,7 +114,9 @@ for _, spec in ipairs(members) do
         local base = geo.load(outdir .. "/" .. spec.model .. ".safetensors")
         local m, info = geo.train_decoder{model = base, data = train, epochs = spec.epochs, seed = spec.seed,
                                           name = spec.name, verbose = true}
-        geo.save(m, path, {encoder = false})
+        local options = {data = train, progress = false}
+        for k, v in pairs(memberVariance) do options[k] = v end
+        geo.save(geo.uncertainty(m, options), path, {encoder = false})
         report(m, spec, info, path)
     end
 end

@@ -109,18 +109,18 @@ final class ShippedModelTests: XCTestCase {
     /// The 2-d model's decoder ensemble: the members' files hold decoders alone, the catalog
     /// gives them the 2-d model's encoder (the same object), their decoders differ, and the
     /// ensemble's metric is the mean of the three.
-    /// The three VAEs carry a fitted sigma network, so that geo.uncertainty(m) needs no data:
-    /// fashion-vae-2d's (bandwidth 4, floor 1e-5) makes the metric's volume on the circle
+    /// Every shipped model carries a fitted sigma network, so that geo.uncertainty(m) needs no
+    /// data: fashion-vae-2d's (bandwidth 4, floor 1e-5, as its ensemble members') makes the metric's volume on the circle
     /// |z| = 10 over 1000 times its volume at the encoded test images (medians; issue: "the
     /// metric far from the data is at least 1000 times larger in volume"), in every direction
     /// over 100 times; the 16-d models' (the default fit) have 64 centres and floor 1e-3.
     func testShippedUncertaintyFits() throws {
         let x = try testImages()
-        for name in ["fashion-vae", "fashion-vae-2d", "fashion-vae-conv"] {
-            let m = try ModelCatalog.load(name)
-            let sigma = try XCTUnwrap(m.variance, "\(name) carries no variance network")
-            XCTAssertEqual(sigma.centers.rows, 64, name)
-            XCTAssertEqual(sigma.floor, name == "fashion-vae-2d" ? 1e-5 : 1e-3, name)
+        for entry in ModelCatalog.entries {
+            let m = try ModelCatalog.load(entry.name)
+            let sigma = try XCTUnwrap(m.variance, "\(entry.name) carries no variance network")
+            XCTAssertEqual(sigma.centers.rows, 64, entry.name)
+            XCTAssertEqual(sigma.floor, m.latentDim == 2 ? 1e-5 : 1e-3, entry.name)
         }
         let m = try ModelCatalog.load("fashion-vae-2d")
         let u = try m.uncertainty().generator
