@@ -991,9 +991,7 @@ local counts = {calls = 0, ok = 0, error = 0, unclear = 0, interrupted = 0, slow
 local stop = false
 local max_message = 0
 
-local function is_interrupt(e)
-  return type(e) == "string" and (e == "interrupted" or e:match(": interrupted$") ~= nil or e:match("^interrupted") ~= nil)
-end
+local is_interrupt = lib.is_interrupt
 
 local function was_raised(e)
   if e == nil then return raised_nil end
@@ -1005,14 +1003,8 @@ end
 local function classify(ok, e)
   if ok then return "ok" end
   if was_raised(e) then return "error" end
-  if is_interrupt(e) then return "interrupted" end
-  if type(e) ~= "string" then return "unclear", "error value is a " .. type(e) end
-  if #e > max_message then max_message = #e end
-  if e == "" then return "unclear", "empty message" end
-  if #e >= 1000 then return "unclear", "message of " .. #e .. " bytes" end
-  if e:find("(null)", 1, true) then return "unclear", "(null) in message" end
-  if lib.has_control(e) then return "unclear", "raw control characters" end
-  return "error"
+  if type(e) == "string" and not is_interrupt(e) and #e > max_message then max_message = #e end
+  return lib.classify(false, e)
 end
 
 local function gen_call(t)

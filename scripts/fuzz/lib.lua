@@ -1,7 +1,8 @@
--- Shared helpers of the georepl fuzzers (scripts/fuzz/api.lua and scripts/fuzz/model.lua):
+-- Shared helpers of the georepl fuzzers (scripts/fuzz/api.lua, model.lua and onnx.lua):
 -- a seeded PRNG in plain Lua 5.4 integer arithmetic (independent of math.random), a line log
 -- that is flushed before every call, a JSON encoder with ordered objects and raw snippets, a
--- safetensors writer, and builders of small valid georepl model files.
+-- safetensors writer, builders of small valid georepl model files, and how outcomes are
+-- classified and logged.
 --
 --     local lib = dofile(here .. "/lib.lua")
 --
@@ -473,6 +474,36 @@ function lib.write_file(path, bytes)
   f:write(bytes)
   f:close()
   return true
+end
+
+------------------------------------------------------------------------------------------------
+-- Outcomes: how a call's pcall result is classified and logged (the three fuzzers).
+
+--- True for the error a Ctrl-C raises ("interrupted", alone, first, or after a location).
+function lib.is_interrupt(e)
+  return type(e) == "string" and (e == "interrupted" or e:match(": interrupted$") ~= nil or e:match("^interrupted") ~= nil)
+end
+
+--- ok | error | unclear | interrupted for pcall's (ok, e), and a note for unclear ones: an
+--- error is clean when it is a string that reads as a message (not empty, under 1000 bytes,
+--- no "(null)", no raw control characters).
+function lib.classify(ok, e)
+  if ok then return "ok" end
+  if lib.is_interrupt(e) then return "interrupted" end
+  if type(e) ~= "string" then return "unclear", "error value is a " .. type(e) end
+  if e == "" then return "unclear", "empty message" end
+  if #e >= 1000 then return "unclear", "message of " .. #e .. " bytes" end
+  if e:find("(null)", 1, true) then return "unclear", "(null) in message" end
+  if lib.has_control(e) then return "unclear", "raw control characters" end
+  return "error"
+end
+
+--- The end of a log line: "OUTCOME TIMEs[ UNCLEAR(note)][ message]" (the message escaped and
+--- cut to 200 characters, or <type> for a non-string error value).
+function lib.outcome_text(outcome, note, dt, ok, e)
+  local msg = ""
+  if not ok then msg = type(e) == "string" and lib.escape(e, 200) or ("<" .. type(e) .. ">") end
+  return string.format("%s %.3fs%s%s", outcome, dt, note and (" UNCLEAR(" .. note .. ")") or "", msg ~= "" and (" " .. msg) or "")
 end
 
 return lib

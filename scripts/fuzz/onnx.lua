@@ -1985,25 +1985,10 @@ local counts = {files = 0, loaded = 0, error = 0, unclear = 0, interrupted = 0, 
 local by_kind = {}
 local stop = false
 
-local function is_interrupt(e)
-  return type(e) == "string" and (e == "interrupted" or e:match(": interrupted$") ~= nil or e:match("^interrupted") ~= nil)
-end
-
-local function classify(ok, e)
-  if ok then return "ok" end
-  if is_interrupt(e) then return "interrupted" end
-  if type(e) ~= "string" then return "unclear", "error value is a " .. type(e) end
-  if e == "" then return "unclear", "empty message" end
-  if #e >= 1000 then return "unclear", "message of " .. #e .. " bytes" end
-  if e:find("(null)", 1, true) then return "unclear", "(null) in message" end
-  if lib.has_control(e) then return "unclear", "raw control characters" end
-  return "error"
-end
+local is_interrupt, classify = lib.is_interrupt, lib.classify
 
 local function finish(outcome, note, dt, ok, e)
-  local msg = ""
-  if not ok then msg = type(e) == "string" and lib.escape(e, 200) or ("<" .. type(e) .. ">") end
-  log:finish(string.format("%s %.3fs%s%s", outcome, dt, note and (" UNCLEAR(" .. note .. ")") or "", msg ~= "" and (" " .. msg) or ""))
+  log:finish(lib.outcome_text(outcome, note, dt, ok, e))
 end
 
 --- Runs operation `name` (f) on a loaded model, logged and classified.
