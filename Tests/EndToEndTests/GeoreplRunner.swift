@@ -91,16 +91,31 @@ final class RunningGeorepl: @unchecked Sendable {
 
     /// Waits until standard output contains `text`; false after `timeout` seconds.
     func waitForOutput(_ text: String, timeout: Double = 60) -> Bool {
+        waitUntil(timeout: timeout) { stdout.contains(text) }
+    }
+
+    func signal(_ s: Int32) { kill(process.processIdentifier, s) }
+
+    /// Whether the process catches `signal` with a handler now (the SigCgt mask of
+    /// /proc/PID/status); nil when that cannot be read (the process has ended).
+    func catches(_ signal: Int32) -> Bool? {
+        guard let text = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("SigCgt:") }),
+              let mask = UInt64(line.dropFirst("SigCgt:".count).trimmingCharacters(in: .whitespaces), radix: 16) else { return nil }
+        return mask & (1 << UInt64(signal - 1)) != 0
+    }
+
+    /// Waits until `condition` holds; false after `timeout` seconds or when the process ended
+    /// without it.
+    func waitUntil(timeout: Double = 60, _ condition: () -> Bool) -> Bool {
         let end = Date().addingTimeInterval(timeout)
         while Date() < end {
-            if stdout.contains(text) { return true }
-            if !process.isRunning { return stdout.contains(text) }
+            if condition() { return true }
+            if !process.isRunning { return condition() }
             usleep(20_000)
         }
         return false
     }
-
-    func signal(_ s: Int32) { kill(process.processIdentifier, s) }
 
     /// Waits for the process to end (killing it after `timeout` seconds); returns whether it
     /// ended by itself.
