@@ -3,12 +3,16 @@
 -- the encoded test images as white dots, and geodesics between test images of two classes
 -- under each metric, with each geodesic's mean distance to the nearest of 2000 encoded
 -- training images (how far the path leaves the data).
---   georepl scripts/uncertainty_map.lua [OUTDIR=out [RANGE=4 [POINTS=600 [RESOLUTION=160]]]]
+-- Paths have PATHPOINTS points (the uncertainty metric changes on the scale of its RBF
+-- centres' spread, so the polyline needs to be fine) and Newton up to MAXITER iterations.
+--   georepl scripts/uncertainty_map.lua [OUTDIR=out [RANGE=4 [POINTS=600 [RESOLUTION=160 [PATHPOINTS=96 [MAXITER=600]]]]]]
 -- Writes OUTDIR/latent_pullback.png and OUTDIR/latent_uncertainty.png.
 local outdir = arg[1] or "out"
 local range = tonumber(arg[2]) or 4
 local npoints = tonumber(arg[3]) or 600
 local resolution = tonumber(arg[4]) or 160
+local pathPoints = tonumber(arg[5]) or 96
+local maxIter = tonumber(arg[6]) or 600
 os.execute("mkdir -p '" .. outdir:gsub("'", "'\\''") .. "'")
 
 local m = geo.model("fashion-vae-2d")
@@ -43,10 +47,10 @@ for _, entry in ipairs({{"pullback", m}, {"uncertainty", u}}) do
   local paths, parts = {}, {}
   for _, pr in ipairs(pairs_) do
     local a, b = m:encode(test[first[pr[1]]]), m:encode(test[first[pr[2]]])
-    local p = geo.geodesic(g, a, b, {points = 32})
+    local p = geo.geodesic(g, a, b, {points = pathPoints, max_iter = maxIter})
     paths[#paths + 1] = p
     parts[#parts + 1] = string.format("%s -> %s %.3f (line %.3f, %s)", pr[1], pr[2], toData(p),
-                                      toData(geo.line(g, a, b, {points = 32})), p.stop)
+                                      toData(geo.line(g, a, b, {points = pathPoints})), p.stop)
   end
   local file = outdir .. "/latent_" .. label .. ".png"
   geo.latent_map(g, file, {paths = paths, points = dots, range = range, resolution = resolution, width = 480, progress = false})

@@ -3,15 +3,19 @@ import GeoEngine
 
 /// Metrics, each a geo.Manifold realised as an immersion (GeoEngine's Metrics/):
 ///     geo.uncertainty(m [, {data=, centers=64, seed=1, bandwidth=1, floor=1e-3, samples=10000,
-///                          iterations=500, progress=}])
+///                          iterations=500, background_centers=0, background_bandwidth=4,
+///                          background_weight=0.01, progress=}])
 ///         J_mu^T J_mu + J_sigma^T J_sigma with sigma an RBF precision network fitted to `data`
 ///         (a geo.Dataset or a table of geo.Vector data vectors, encoded with m's encoder);
+///         background_centers > 0 adds a wide second layer scaled by background_weight, so that
+///         sigma rises in the gaps between codes and keeps rising far from them;
 ///         without data, the network the model file carries (the shipped models have one).
 ///         geo.save writes the decoder, encoder and the fitted network.
 ///     geo.fisher_rao(m)    Bernoulli-mean decoders: the pull-back of 2 arcsin(sqrt(p))
 ///     geo.ensemble{m1, m2, ...}   the mean of the decoders' metrics (pictures: the mean decoding)
 enum MetricsLua {
-    static let uncertaintyKeys = ["data", "centers", "seed", "bandwidth", "floor", "samples", "iterations", "progress"]
+    static let uncertaintyKeys = ["data", "centers", "seed", "bandwidth", "floor", "samples", "iterations",
+                                  "background_centers", "background_bandwidth", "background_weight", "progress"]
 
     static let constructors: [Binding] = [
         Binding("uncertainty") { call in
@@ -24,8 +28,11 @@ enum MetricsLua {
             options.floor = try o.number("floor") ?? options.floor
             options.samples = try o.integer("samples") ?? options.samples
             options.iterations = try o.integer("iterations") ?? options.iterations
+            options.backgroundCenters = try o.integer("background_centers") ?? options.backgroundCenters
+            options.backgroundBandwidth = try o.number("background_bandwidth") ?? options.backgroundBandwidth
+            options.backgroundWeight = try o.number("background_weight") ?? options.backgroundWeight
             guard o.pushRaw("data") else {
-                if o.has("centers") || o.has("bandwidth") || o.has("floor") || o.has("samples") || o.has("iterations") {
+                if uncertaintyKeys.contains(where: { $0 != "data" && $0 != "seed" && $0 != "progress" && o.has($0) }) {
                     throw call.argumentError(2, Messages.optionRequired("data", "a geo.Dataset or a table of geo.Vector to fit sigma to"))
                 }
                 return call.push(try m.uncertainty(), as: ManifoldLua.type)

@@ -13,7 +13,8 @@ import GeoEngine
 /// [128], lr [1e-3], seed [0], likelihood ["bernoulli"] | "gaussian", sigma [0.1, gaussian only],
 /// subset [all images: train on the first N], free_bits [0: nats per latent dimension below which
 /// a dimension's KL is not penalised, against unused dimensions], kl_warmup [0: epochs over which
-/// the KL weight rises from 0 to 1], out [no file: a path to write the model to, F32],
+/// the KL weight rises from 0 to 1], beta [1: the KL term's weight, below 1 codes spread and
+/// classes separate], out [no file: a path to write the model to, F32],
 /// name [the out file's base name, else "vae"], progress [a bar on stderr when it is a terminal],
 /// verbose [false: print one line per epoch on stdout].
 ///
@@ -36,7 +37,7 @@ import GeoEngine
 /// and the same info table (loss: mean binary cross-entropy per image; parameters: the decoder's).
 enum TrainLua {
     static let options = ["data", "latent", "arch", "hidden", "activation", "epochs", "batch", "lr", "seed",
-                          "likelihood", "sigma", "subset", "free_bits", "kl_warmup", "out", "name", "progress", "verbose"]
+                          "likelihood", "sigma", "subset", "free_bits", "kl_warmup", "beta", "out", "name", "progress", "verbose"]
 
     /// The activations `activation=` accepts, with PyTorch's default parameters.
     static let activations: [(String, Activation)] = [
@@ -115,6 +116,7 @@ enum TrainLua {
         c.subset = try o.integer("subset")
         c.freeBits = try o.number("free_bits") ?? c.freeBits
         c.klWarmup = try o.integer("kl_warmup") ?? c.klWarmup
+        c.beta = try o.number("beta") ?? c.beta
         try c.validate()
         return (c, data, try output(call, o, defaultName: "vae"))
     }

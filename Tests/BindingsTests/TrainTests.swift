@@ -41,9 +41,9 @@ final class TrainTests: LuaTestCase {
         XCTAssertEqual(eval("m.latent_dim, #m.data_shape, info.images"), ["3", "3", "16"])
         let d = value("info.description")
         XCTAssertTrue(d.contains("conv channels [2,4]") && d.contains("Gaussian likelihood (sigma 0.2)") && d.contains("elu activations"), d)
-        XCTAssertNil(lua.run("m, info = geo.train_vae{data = ds, latent = 3, hidden = {8}, epochs = 2, subset = 64, free_bits = 0.5, kl_warmup = 1}"))
+        XCTAssertNil(lua.run("m, info = geo.train_vae{data = ds, latent = 3, hidden = {8}, epochs = 2, subset = 64, free_bits = 0.5, kl_warmup = 1, beta = 0.1}"))
         let fb = value("info.description")
-        XCTAssertTrue(fb.contains("free bits 0.5 nats per dimension, KL warm-up over 1 epoch;"), fb)
+        XCTAssertTrue(fb.contains("free bits 0.5 nats per dimension, KL warm-up over 1 epoch, KL weight beta 0.1;"), fb)
     }
 
     func testOptionErrors() throws {
@@ -53,7 +53,7 @@ final class TrainTests: LuaTestCase {
         assertError("geo.train_vae{}", "\(f) (option 'data' is required (a geo.Dataset))")
         assertError("geo.train_vae{data = 3}", "\(f) (option 'data' must be a geo.Dataset, got number)")
         assertError("geo.train_vae{data = ds, latnet = 2}",
-                    "\(f) (unknown option 'latnet' (expected one of: data, latent, arch, hidden, activation, epochs, batch, lr, seed, likelihood, sigma, subset, free_bits, kl_warmup, out, name, progress, verbose))")
+                    "\(f) (unknown option 'latnet' (expected one of: data, latent, arch, hidden, activation, epochs, batch, lr, seed, likelihood, sigma, subset, free_bits, kl_warmup, beta, out, name, progress, verbose))")
         assertError("geo.train_vae{data = ds, latent = 0}", "\(f) (option 'latent' must be an integer from 1 to 4096, got 0)")
         assertError("geo.train_vae{data = ds, arch = 'rnn'}", "\(f) (option 'arch' must be one of \"mlp\", \"conv\", got \"rnn\")")
         assertError("geo.train_vae{data = ds, hidden = 5}", "\(f) (option 'hidden' must be a table of integers, got number)")
@@ -70,6 +70,7 @@ final class TrainTests: LuaTestCase {
                     "\(f) (option 'likelihood' must be one of \"bernoulli\", \"gaussian\", got \"poisson\")")
         assertError("geo.train_vae{data = ds, sigma = 0.1}", "\(f) (option 'sigma' needs likelihood = \"gaussian\")")
         assertError("geo.train_vae{data = ds, free_bits = -0.5}", "\(f) (option 'free_bits' must be a number from 0 to 100, got -0.5)")
+        assertError("geo.train_vae{data = ds, beta = 0}", "\(f) (option 'beta' must be a number in (0, 100], got 0)")
         assertError("geo.train_vae{data = ds, kl_warmup = -1}", "\(f) (option 'kl_warmup' must be an integer from 0 to 1000000, got -1)")
         assertError("geo.train_vae{data = ds, subset = 10001}", "\(f) (option 'subset' must be an integer from 1 to 10000, got 10001)")
         assertError("geo.train_vae{data = ds, activation = 'swish'}",

@@ -135,7 +135,7 @@ final class StudyScriptTests: XCTestCase {
 
     func testUncertaintyMap() throws {
         let dir = NSTemporaryDirectory() + "/georepl-scripts-\(getpid())"
-        let r = try run(["uncertainty_map.lua", "OUT", "12", "20", "12"])
+        let r = try run(["uncertainty_map.lua", "OUT", "12", "20", "12", "8", "10"])
         for label in ["pullback", "uncertainty"] {
             XCTAssertTrue(r.stdout.contains("\(label): \(dir)/latent_\(label).png"), r.stdout)
             // The PNG signature, then IHDR's big-endian width and height.

@@ -135,6 +135,55 @@ final class MetricTests: XCTestCase {
         }
     }
 
+    /// The background layer: one network holding the local fit's centres and the wide fit's
+    /// (its weights exactly w times the wide layer fitted alone); on the data sigma is the local
+    /// fit's (times (1 + w)^(-1/2) at most), in the gap between two clusters it rises to about
+    /// w^(-1/2) times its value on the data (where the local layer alone would reach the floor's
+    /// zeta^(-1/2)), and far away to zeta^(-1/2).
+    func testBackgroundLayerIsLocalAndFarReaching() throws {
+        let mu = try bernoulliNetwork(latent: 2, data: 3, seed: 9)
+        var rng = SeededRandom(seed: 23)
+        let n = 4000
+        var z = Matrix(rows: n, cols: 2), x = Matrix(rows: n, cols: 3)
+        for i in 0..<n {
+            z.scalars[i * 2] = (i % 2 == 0 ? -3 : 3) + 0.3 * rng.normal()
+            z.scalars[i * 2 + 1] = 0.3 * rng.normal()
+        }
+        let clean = try mu.forward(z)
+        for q in x.scalars.indices { x.scalars[q] = clean.scalars[q] + 0.1 * rng.normal() }
+        var local = UncertaintyMetric.Options()
+        local.centers = 8; local.bandwidth = 1; local.floor = 1e-12
+        var wide = local
+        wide.centers = 2; wide.bandwidth = 4
+        var both = local
+        both.backgroundCenters = 2; both.backgroundBandwidth = 4; both.backgroundWeight = 1e-2
+        let l = try UncertaintyMetric.fit(mean: mu, latents: z, data: x, options: local)
+        let w = try UncertaintyMetric.fit(mean: mu, latents: z, data: x, options: wide)
+        let b = try UncertaintyMetric.fit(mean: mu, latents: z, data: x, options: both)
+        XCTAssertEqual(b.count, 10)
+        XCTAssertEqual(b.lambdas, l.lambdas + w.lambdas)
+        XCTAssertEqual(b.centers.scalars, l.centers.scalars + w.centers.scalars)
+        for j in 0..<3 {
+            for c in 0..<8 { XCTAssertEqual(b.weights[j, c], l.weights[j, c]) }
+            for c in 0..<2 { XCTAssertEqual(b.weights[j, 8 + c], 1e-2 * w.weights[j, c]) }
+        }
+        let data = Vector([3, 0]), gap = Vector([0, 0])
+        let sl = try l.decode(data), sb = try b.decode(data), gl = try l.decode(gap), gb = try b.decode(gap)
+        let far = try b.decode(Vector([40, 40]))
+        for j in 0..<3 {
+            XCTAssertLessThanOrEqual(sb[j], sl[j])
+            XCTAssertGreaterThan(sb[j], sl[j] / (1.0 + 1e-2).squareRoot() * 0.999, "output \(j) on the data")
+            XCTAssertGreaterThan(gl[j], 1e4 * sl[j], "the local layer alone rises to the floor in the gap")
+            let rise = gb[j] / sb[j]
+            XCTAssertTrue(rise > 3 && rise < 30, "sigma in the gap / on the data: \(rise), w^(-1/2) = 10")
+            XCTAssertEqual(far[j], 1e6, accuracy: 1e-3)
+        }
+        both.backgroundWeight = 0
+        XCTAssertThrowsError(try UncertaintyMetric.fit(mean: mu, latents: z, data: x, options: both)) { e in
+            XCTAssertTrue("\(e)".contains("background_weight"), "\(e)")
+        }
+    }
+
     func testMalformedVarianceSectionsAreClearErrors() throws {
         let mu = try bernoulliNetwork(latent: 2, data: 3, seed: 9)
         let sigma = try oneCentre([0, 0], lambda: 1, weights: [1, 2, 3], floor: 0.1)

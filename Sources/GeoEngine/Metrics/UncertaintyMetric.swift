@@ -26,6 +26,20 @@ import Foundation
 ///     `iterations`;
 ///  4. zeta = `floor`, so that sigma <= zeta^(-1/2) far from the data.
 /// At most `samples` training points are used (a seeded subset).
+///
+/// A background layer (`backgroundCenters` > 0) makes sigma both local and far-reaching. A local
+/// network (many centres, a small bandwidth) lets sigma rise in every gap between the codes, but
+/// its kernels die out within a few spreads of the data, so far away sigma sits at the floor and
+/// the metric is only J_mu^T J_mu; a wide network reaches far but smooths over the gaps. With a
+/// background, steps 1-3 run a second time with `backgroundCenters` centres and
+/// `backgroundBandwidth`, and that fit W_b is added scaled by `backgroundWeight` = w:
+///
+///     beta(z) = W v(z) + w W_b v_b(z) + zeta,
+///
+/// so that on the data beta is the local fit's (times at most 1 + w), in a gap between codes sigma
+/// climbs to about w^(-1/2) times its value on the data, and far from all data, where v_b dies
+/// out too, on to zeta^(-1/2). The result is one RBF network (the centres of both layers), saved
+/// and differentiated like any other.
 public enum UncertaintyMetric {
     public struct Options {
         /// K, the number of RBF centres (default 64).
@@ -40,6 +54,13 @@ public enum UncertaintyMetric {
         public var samples = 10_000
         /// The most multiplicative updates of W (default 500).
         public var iterations = 500
+        /// Centres of the wide background layer (default 0: none).
+        public var backgroundCenters = 0
+        /// The background layer's bandwidth factor a_b (default 4).
+        public var backgroundBandwidth = 4.0
+        /// w, the background fit's scale (default 0.01: sigma in a gap rises to ~10x its value on
+        /// the data). In (0, 1].
+        public var backgroundWeight = 0.01
         public init() {}
     }
 
@@ -58,12 +79,16 @@ public enum UncertaintyMetric {
         try Setting.integer("iterations", options.iterations, in: iterationRange)
         try Setting.positive("bandwidth", options.bandwidth)
         try Setting.positive("floor", options.floor)
+        try Setting.integer("background_centers", options.backgroundCenters, in: 0...centerRange.upperBound)
+        try Setting.positive("background_bandwidth", options.backgroundBandwidth)
+        try Setting.require("background_weight", options.backgroundWeight > 0 && options.backgroundWeight <= 1,
+                            "a number in (0, 1]", got: formatNumber(options.backgroundWeight))
         let d = mu.latentDim, dd = mu.dataDim
         guard z.cols == d else { throw GeoError.dimensionMismatch("latent_dim is \(d), latent codes have \(z.cols)") }
         guard x.cols == dd else { throw GeoError.dimensionMismatch("data_dim is \(dd), data vectors have \(x.cols)") }
         guard x.rows == z.rows else { throw GeoError.dimensionMismatch("\(x.rows) data vectors but \(z.rows) latent codes") }
         guard z.isFinite, x.isFinite else { throw GeoError.invalidArgument("the data or its latent codes have a NaN or infinite entry") }
-        let k = options.centers
+        let k = max(options.centers, options.backgroundCenters)
         guard z.rows >= k else { throw GeoError.invalidArgument("\(k) centres need at least \(k) data points, got \(z.rows)") }
 
         let chosen = sampleIndices(count: z.rows, options: options)
@@ -76,6 +101,36 @@ public enum UncertaintyMetric {
             for j in 0..<dd { xs.scalars[r * dd + j] = x.scalars[i * dd + j] }
         }
 
+        // The residuals r^2 + eps of the decoder's means on the codes, shared by both layers.
+        let residual = try mu.forward(zs)
+        guard residual.rows == n, residual.cols == dd, residual.isFinite else {
+            throw GeoError.numerical("the decoder returned NaN, infinity or the wrong shape on the latent codes")
+        }
+        var r2 = Matrix(rows: n, cols: dd)
+        for q in r2.scalars.indices { let t = xs.scalars[q] - residual.scalars[q]; r2.scalars[q] = t * t + 1e-8 }
+        let local = try layer(codes: zs, residuals: r2, centers: options.centers, bandwidth: options.bandwidth,
+                              options: options, dataShape: mu.dataShape, progress: progress)
+        guard options.backgroundCenters > 0 else { return local }
+        let wide = try layer(codes: zs, residuals: r2, centers: options.backgroundCenters,
+                             bandwidth: options.backgroundBandwidth, options: options, dataShape: mu.dataShape,
+                             progress: progress)
+        // One network: [c; c_b], [lambda; lambda_b], [W, w W_b].
+        let k1 = local.count, k2 = wide.count, kk = k1 + k2
+        var centers = Matrix(rows: kk, cols: d), w = Matrix(rows: dd, cols: kk)
+        centers.scalars = local.centers.scalars + wide.centers.scalars
+        for j in 0..<dd {
+            for c in 0..<k1 { w.scalars[j * kk + c] = local.weights.scalars[j * k1 + c] }
+            for c in 0..<k2 { w.scalars[j * kk + k1 + c] = options.backgroundWeight * wide.weights.scalars[j * k2 + c] }
+        }
+        return try RBFPrecisionNetwork(centers: centers, lambdas: local.lambdas + wide.lambdas, weights: w,
+                                       floor: options.floor, dataShape: mu.dataShape)
+    }
+
+    /// Steps 1-3 for one layer: k-means centres of the codes, bandwidths `bandwidth` times each
+    /// cluster's spread, W by maximum likelihood of the residuals `r2` (r^2 + eps, n x D).
+    private static func layer(codes zs: Matrix, residuals r2: Matrix, centers k: Int, bandwidth: Double,
+                              options: Options, dataShape: [Int], progress: ProgressHandler?) throws -> RBFPrecisionNetwork {
+        let n = zs.rows, d = zs.cols, dd = r2.cols
         // 1-2. Centres and bandwidths.
         let clusters = try KMeans(zs, k: k, seed: options.seed)
         var spreads = [Double](repeating: 0, count: k), counts = [Int](repeating: 0, count: k)
@@ -89,20 +144,13 @@ public enum UncertaintyMetric {
         guard !valid.isEmpty else { throw GeoError.invalidArgument("the latent codes are all identical: no spread to set the RBF bandwidths") }
         let median = valid[valid.count / 2]
         let lambdas = spreads.map { s -> Double in
-            let b = options.bandwidth * (s > 0 ? s : median)
+            let b = bandwidth * (s > 0 ? s : median)
             return 0.5 / (b * b)
         }
 
         // 3. W by maximum likelihood, mu fixed.
-        let residual = try mu.forward(zs)
-        guard residual.rows == n, residual.cols == dd, residual.isFinite else {
-            throw GeoError.numerical("the decoder returned NaN, infinity or the wrong shape on the latent codes")
-        }
-        let eps = 1e-8
-        var r2 = Matrix(rows: n, cols: dd)
-        for q in r2.scalars.indices { let t = xs.scalars[q] - residual.scalars[q]; r2.scalars[q] = t * t + eps }
         let placeholder = try RBFPrecisionNetwork(centers: clusters.centers, lambdas: lambdas,
-                                                  weights: Matrix(rows: dd, cols: k), floor: options.floor, dataShape: mu.dataShape)
+                                                  weights: Matrix(rows: dd, cols: k), floor: options.floor, dataShape: dataShape)
         let v = placeholder.basis(zs)
         let denominator = try Matrix.product(r2, transposeA: true, v)     // D x K
         var w = Matrix(rows: dd, cols: k)
@@ -136,7 +184,7 @@ public enum UncertaintyMetric {
         }
         guard w.isFinite else { throw GeoError.numerical("fitting sigma diverged (non-finite weights)") }
         return try RBFPrecisionNetwork(centers: clusters.centers, lambdas: lambdas, weights: w, floor: options.floor,
-                                       dataShape: mu.dataShape)
+                                       dataShape: dataShape)
     }
 
     /// A seeded subset of at most `options.samples` of `count` indices, in increasing order.

@@ -87,7 +87,7 @@ public final class VAE {
     /// `gradients` is set, its exact gradient. Throws `GeoError.dimensionMismatch` for shapes
     /// that do not fit and `GeoError.invalidArgument` for an empty batch.
     ///
-    /// `klWeight` (in [0, 1], KL warm-up) and `freeBits` (nats per dimension, see
+    /// `klWeight` (beta times the KL warm-up's ramp) and `freeBits` (nats per dimension, see
     /// `VAEConfig.freeBits`) change the trained objective, (reconstruction + klWeight *
     /// sum_j max(freeBits, mean KL_j)), and so the gradients; the returned loss stays the
     /// negative ELBO.

@@ -59,6 +59,11 @@ public struct VAEConfig: Equatable {
     /// KL warm-up (Bowman et al. 2016; Sonderby et al. 2016): the KL term's weight rises linearly
     /// from 0 to 1 over the first `klWarmup` epochs (per batch), then stays 1. 0 (default): off.
     public var klWarmup: Int = 0
+    /// The KL term's final weight beta (Higgins et al. 2017, "beta-VAE"): the trained objective is
+    /// reconstruction + beta * KL (times the warm-up's ramp). Below 1 the encoder spends more nats
+    /// per image, so codes spread and classes separate (a 2-d model's codes leave empty regions
+    /// between them); 1 (the default) is the ELBO. In (0, 100].
+    public var beta: Double = 1
 
     public init(latent: Int = 16, architecture: Architecture = .mlp, hidden: [Int]? = nil,
                 activation: Activation = .silu, epochs: Int = 10, batchSize: Int = 128,
@@ -107,5 +112,6 @@ public struct VAEConfig: Equatable {
         try Setting.require("free_bits", freeBits >= 0 && freeBits.isFinite && freeBits <= 100, "a number from 0 to 100",
                             got: formatNumber(freeBits))
         try Setting.integer("kl_warmup", klWarmup, in: 0...VAEConfig.maxEpochs)
+        try Setting.require("beta", beta > 0 && beta <= 100, "a number in (0, 100]", got: formatNumber(beta))
     }
 }

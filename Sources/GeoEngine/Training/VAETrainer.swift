@@ -45,7 +45,8 @@ public enum VAETrainer {
             let x = try data.batch(batch.indices)
             var eps = Matrix(rows: batch.indices.count, cols: d)
             for k in eps.scalars.indices { eps.scalars[k] = noise.normal() }
-            let klWeight = config.klWarmup > 0 ? min(1, Double(batch.step) / Double(config.klWarmup * loop.batches)) : 1
+            let ramp = config.klWarmup > 0 ? min(1, Double(batch.step) / Double(config.klWarmup * loop.batches)) : 1
+            let klWeight = config.beta * ramp
             let ev = try vae.evaluate(x, noise: eps, klWeight: klWeight, freeBits: config.freeBits)
             guard ev.loss.isFinite else { throw EpochLoop.divergence("VAE", batch, loss: ev.loss) }
             try adam.step(&params, gradients: ev.gradients)
@@ -116,6 +117,7 @@ public struct VAETrainingResult {
             + "Adam lr \(formatNumber(c.learningRate)), seed \(c.seed)"
             + (c.freeBits > 0 ? ", free bits \(formatNumber(c.freeBits)) nats per dimension" : "")
             + (c.klWarmup > 0 ? ", KL warm-up over \(c.klWarmup) epoch\(c.klWarmup == 1 ? "" : "s")" : "")
+            + (c.beta != 1 ? ", KL weight beta \(formatNumber(c.beta))" : "")
             + "; final loss (negative ELBO per image) "
             + String(format: "%.2f", finalLoss)
     }
