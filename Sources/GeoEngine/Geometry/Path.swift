@@ -93,6 +93,29 @@ public struct Path {
         }
     }
 
+    /// The same polyline with `n` points (>= 2) spaced evenly by latent arc length, the first
+    /// and last points kept exactly (a graph path as a geodesic's start). A path of latent
+    /// length 0 gives n copies of its first point.
+    public func resampled(points n: Int) throws -> Path {
+        try Setting.integer("points", n, in: GeodesicOptions.pointRange)
+        guard let first = points.first, let last = points.last else { throw GeoError.invalidArgument("an empty path") }
+        var cumulative = [0.0]
+        for i in 1..<max(1, points.count) { cumulative.append(cumulative[i - 1] + (try points[i] - points[i - 1]).norm) }
+        let total = cumulative.last ?? 0
+        guard total > 0 else { return Path(points: [Vector](repeating: first, count: n), solver: solver) }
+        var out = [first]
+        var seg = 0
+        for k in 1..<(n - 1) {
+            let target = total * Double(k) / Double(n - 1)
+            while seg < points.count - 2, cumulative[seg + 1] < target { seg += 1 }
+            let span = cumulative[seg + 1] - cumulative[seg]
+            let t = span > 0 ? (target - cumulative[seg]) / span : 0
+            out.append(Vector(zip(points[seg].scalars, points[seg + 1].scalars).map { (1 - t) * $0 + t * $1 }))
+        }
+        out.append(last)
+        return Path(points: out, solver: solver)
+    }
+
     /// The straight line from a to b with `points` points (>= 2), z_i = a + (i/T)(b - a).
     public static func line(from a: Vector, to b: Vector, points n: Int = 64) throws -> Path {
         guard a.count == b.count else {

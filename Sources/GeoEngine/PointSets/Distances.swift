@@ -1,0 +1,143 @@
+/// Geodesic distance matrices between many latent points.
+///
+/// Methods (D symmetric, zero diagonal, D_ij for points z_i, z_j):
+///  - `.graph`: the shortest-path distance on the k-nearest-neighbour graph (`NeighbourGraph`,
+///    Dijkstra from every node): one short geodesic per edge, then cheap; an upper bound that
+///    converges to the geodesic distance as the points fill the space. Infinity between
+///    components the graph does not connect.
+///  - `.geodesic`: the length of the geodesic between every pair (`pointsPerPath` points,
+///    Newton), each started from the graph's shortest path between them (resampled to
+///    `pointsPerPath` points by latent arc length; the straight line where the graph does not
+///    connect them): N (N - 1) / 2 geodesics.
+///  - `.line`: the metric length of the straight latent segment (`pointsPerPath` points): an
+///    upper bound, exact where the metric is flat along it.
+///
+/// Sharding (`Shard`): the items are the pairs i < j in row-major order for `.geodesic` and
+/// `.line`, the graph's edges for `.graph` (its costly part; the all-pairs Dijkstra runs on
+/// the merged graph). A shard's `Slice` holds its items' values, and `merge` of all slices
+/// gives exactly the unsharded matrix.
+public enum Distances {
+    public enum Method: String, CaseIterable { case graph, geodesic, line }
+
+    public struct Options {
+        /// Default `.graph`.
+        public var method = Method.graph
+        /// The graph's settings (k, edge weights, points per edge); used by `.graph` and to start
+        /// `.geodesic`.
+        public var graph = NeighbourGraph.Options()
+        /// Points per geodesic or line (default 16).
+        public var pointsPerPath = 16
+        /// The geodesic solver's tolerance (default 1e-6).
+        public var tolerance = 1e-6
+        public init() {}
+    }
+
+    /// One shard's share: `values[q]` belongs to item `shard.items(itemCount)[q]`, items being
+    /// pairs (`.geodesic`, `.line`) or graph edges (`.graph`, whose `pairs` are the edges).
+    public struct Slice {
+        public let method: Method
+        public let shard: Shard
+        public let count: Int
+        /// The items' pairs (i < j, 0-based): every pair of the work, in item order.
+        public let pairs: [(Int, Int)]
+        public let values: [Double]
+    }
+
+    /// The pairs i < j of n points in row-major order.
+    public static func allPairs(_ n: Int) -> [(Int, Int)] {
+        var out = [(Int, Int)]()
+        out.reserveCapacity(max(0, n * (n - 1) / 2))
+        for i in 0..<n { for j in (i + 1)..<max(i + 1, n) { out.append((i, j)) } }
+        return out
+    }
+
+    /// The distance matrix of `points` (the unsharded computation).
+    public static func matrix(on g: Generator, points: [Vector], options: Options = Options(),
+                              progress: ProgressHandler? = nil) throws -> Matrix {
+        try merge([try slice(on: g, points: points, options: options, shard: .all, progress: progress)], points: points)
+    }
+
+    /// Shard `shard`'s share of the work.
+    public static func slice(on g: Generator, points: [Vector], options: Options, shard: Shard,
+                             progress: ProgressHandler? = nil) throws -> Slice {
+        let n = points.count
+        try Setting.integer("points", n, in: 1...NeighbourGraph.maxPoints)
+        try Setting.integer("points_per_path", options.pointsPerPath, in: GeodesicOptions.pointRange)
+        try MemoryBudget.doubles(n, n, for: "a \(n) x \(n) distance matrix")
+        for p in points { try g.checkPoint(p, "point") }
+        switch options.method {
+        case .graph:
+            guard n >= 2 else { return Slice(method: .graph, shard: shard, count: n, pairs: [], values: []) }
+            let pairs = try NeighbourGraph.neighbourPairs(points, k: min(options.graph.k, n - 1))
+            let w = try NeighbourGraph.weights(on: g, points: points, pairs: pairs, options: options.graph, shard: shard,
+                                               progress: progress)
+            return Slice(method: .graph, shard: shard, count: n, pairs: pairs, values: w)
+        case .line, .geodesic:
+            let pairs = allPairs(n)
+            var graph: NeighbourGraph?
+            if options.method == .geodesic, n >= 3 {
+                var o = options.graph
+                o.k = min(o.k, n - 1)
+                graph = try NeighbourGraph.build(on: g, points: points, options: o)
+            }
+            let mine = Array(shard.items(pairs.count))
+            var values = [Double](); values.reserveCapacity(mine.count)
+            var trees: [Int: ShortestPaths] = [:]
+            for (done, q) in mine.enumerated() {
+                try Cancellation.check()
+                let (i, j) = pairs[q]
+                let line = try Path.line(from: points[i], to: points[j], points: options.pointsPerPath)
+                var d = try line.length(on: g)
+                if let graph {
+                    if trees[i] == nil { trees = [i: try ShortestPaths(graph, from: i)] }
+                    var start = line
+                    if let route = trees[i]?.route(to: j), route.count > 2 {
+                        start = try Path(points: route.map { graph.points[$0] }, solver: "graph").resampled(points: options.pointsPerPath)
+                    }
+                    let p = try Geodesic.solve(g, from: points[i], to: points[j],
+                                               options: GeodesicOptions(tolerance: options.tolerance, initialPath: start))
+                    d = min(d, try p.length(on: g))
+                }
+                values.append(d)
+                progress?(ProgressReport(completed: done + 1, total: mine.count, detail: "pair \(i + 1)-\(j + 1)"))
+            }
+            return Slice(method: options.method, shard: shard, count: n, pairs: pairs, values: values)
+        }
+    }
+
+    /// The full matrix from every shard's slice (any order, each shard once, all of one run:
+    /// same method, point count, shard count and pairs). `points` is needed for `.graph`.
+    public static func merge(_ slices: [Slice], points: [Vector]) throws -> Matrix {
+        guard let first = slices.first else { throw GeoError.invalidArgument("nothing to merge") }
+        let n = first.count, shards = first.shard.count
+        var values = [Double](repeating: .nan, count: first.pairs.count)
+        var have = Set<Int>()
+        for s in slices {
+            guard s.method == first.method, s.count == n, s.shard.count == shards, s.pairs.count == first.pairs.count,
+                  zip(s.pairs, first.pairs).allSatisfy({ $0 == $1 }) else {
+                throw GeoError.invalidArgument("shard \(s.shard) is of another computation than shard \(first.shard) (method, points, shards or pairs differ)")
+            }
+            guard have.insert(s.shard.index).inserted else { throw GeoError.invalidArgument("shard \(s.shard) is given twice") }
+            let mine = Array(s.shard.items(first.pairs.count))
+            guard mine.count == s.values.count else {
+                throw GeoError.invalidArgument("shard \(s.shard) has \(s.values.count) values, expected \(mine.count)")
+            }
+            for (q, v) in zip(mine, s.values) { values[q] = v }
+        }
+        let missing = (1...shards).filter { !have.contains($0) }
+        guard missing.isEmpty else {
+            throw GeoError.invalidArgument("shard\(missing.count == 1 ? "" : "s") \(missing.map { "\($0)/\(shards)" }.joined(separator: ", ")) missing")
+        }
+        switch first.method {
+        case .graph:
+            guard points.count == n else { throw GeoError.dimensionMismatch("the slices are of \(n) points, \(points.count) given") }
+            if n < 2 { return Matrix(rows: n, cols: n) }
+            let graph = try NeighbourGraph(points: points, edges: zip(first.pairs, values).map { NeighbourGraph.Edge($0.0, $0.1, weight: $1) })
+            return try ShortestPaths.matrix(graph)
+        case .line, .geodesic:
+            var m = Matrix(rows: n, cols: n)
+            for ((i, j), v) in zip(first.pairs, values) { m.scalars[i * n + j] = v; m.scalars[j * n + i] = v }
+            return m
+        }
+    }
+}
