@@ -9,6 +9,8 @@ let package = Package(
     dependencies: [
         // ONNX's protobuf schema (Sources/ONNXProto, generated once by scripts/generate_onnx_proto.sh).
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        // CSV parsing (geo.read_csv).
+        .package(url: "https://github.com/swiftcsv/SwiftCSV", exact: "0.10.0"),
     ],
     targets: [
         // System libraries from Debian packages (the quick start installs them).
@@ -21,7 +23,7 @@ let package = Package(
         // ONNX's protobuf messages, generated from Debian's onnx.proto (libonnx-dev 1.12).
         .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // The geometry engine: pure Swift, knows nothing of Lua.
-        .target(name: "GeoEngine", dependencies: ["CBLAS", "CPNG", "CZlib", "ONNXProto"],
+        .target(name: "GeoEngine", dependencies: ["CBLAS", "CPNG", "CZlib", "ONNXProto", "SwiftCSV"],
                 resources: [.copy("Resources/Models")]),
         // The only code that touches lua_State: the `geo` module.
         .target(name: "Bindings", dependencies: ["GeoEngine", "CLua"]),
