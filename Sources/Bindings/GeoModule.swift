@@ -9,7 +9,8 @@ public enum GeoModule {
 
     /// Every userdata type of the module.
     static var types: [(install: (OpaquePointer) -> Void, name: String, methods: [String], fields: [String])] {
-        [describe(VectorLua.type), describe(MatrixLua.type), describe(ManifoldLua.type), describe(PathLua.type), describe(DataLua.datasetType)]
+        [describe(VectorLua.type), describe(MatrixLua.type), describe(ManifoldLua.type), describe(PathLua.type), describe(DataLua.datasetType),
+         describe(PointSetsLua.graphType)]
     }
     private static func describe<T>(_ t: UserType<T>) -> ((OpaquePointer) -> Void, String, [String], [String]) {
         ({ t.install($0) }, t.name, t.methods.map(\.name), t.fields)
@@ -19,6 +20,7 @@ public enum GeoModule {
     static var functions: [Binding] { allFunctions }
     private static let allFunctions: [Binding] = VectorLua.constructors + MatrixLua.constructors + ManifoldLua.constructors + PathLua.constructors
         + DataLua.constructors + GeometryLua.functions + TrainLua.constructors + ClockLua.functions + MetricsLua.constructors
+        + PointSetsLua.functions + FilesLua.functions
 
     /// Installs the module into L; leaves the stack as it was.
     public static func install(_ L: OpaquePointer) {

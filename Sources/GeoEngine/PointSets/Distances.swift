@@ -141,3 +141,64 @@ public enum Distances {
         }
     }
 }
+
+extension Distances.Slice {
+    /// The slice as plain data (what a shard writes as JSON for `geo.merge`):
+    ///     {"georepl": "distances", "method": ..., "shard": i, "shards": n, "count": N,
+    ///      "points": [[...], ...], "pairs": [[i, j], ...] (graph only, 1-based), "values": [...]}
+    public func data(points: [Vector]) -> DataValue {
+        var o: [String: DataValue] = [
+            "georepl": .string("distances"), "method": .string(method.rawValue), "shard": .number(Double(shard.index)),
+            "shards": .number(Double(shard.count)), "count": .number(Double(count)),
+            "points": .array(points.map { .array($0.scalars.map(DataValue.number)) }),
+            "values": .array(values.map(DataValue.number)),
+        ]
+        if method == .graph { o["pairs"] = .array(pairs.map { .array([.number(Double($0.0 + 1)), .number(Double($0.1 + 1))]) }) }
+        return .object(o)
+    }
+
+    /// A slice (and its points) from `data(points:)`'s form; `GeoError.format` names what is wrong.
+    public init(data v: DataValue) throws {
+        func integer(_ key: String) throws -> Int {
+            guard let x = v[key]?.number, x == x.rounded(), abs(x) < 1e15 else { throw GeoError.format("a distance slice needs an integer '\(key)'") }
+            return Int(x)
+        }
+        guard case .string("distances") = v["georepl"] else { throw GeoError.format("not a distance slice (its \"georepl\" field is not \"distances\")") }
+        guard case .string(let name) = v["method"], let method = Distances.Method(rawValue: name) else {
+            throw GeoError.format("a distance slice needs 'method' \"graph\", \"geodesic\" or \"line\"")
+        }
+        let shard: Shard
+        do { shard = try Shard(index: try integer("shard"), count: try integer("shards")) } catch GeoError.invalidSetting(let n, let r, let g) {
+            throw GeoError.format("a distance slice's \(n) must be \(r), got \(g)")
+        }
+        let count = try integer("count")
+        guard count >= 0, count <= NeighbourGraph.maxPoints else { throw GeoError.format("a distance slice's count \(count) is out of range") }
+        guard let values = v["values"]?.array?.map({ $0.number ?? .nan }), values.allSatisfy({ !$0.isNaN }) else {
+            throw GeoError.format("a distance slice needs 'values', an array of numbers")
+        }
+        let pairs: [(Int, Int)]
+        if method == .graph {
+            guard let list = v["pairs"]?.array else { throw GeoError.format("a graph distance slice needs 'pairs'") }
+            pairs = try list.map { p in
+                guard let a = p.array, a.count == 2, let i = a[0].number, let j = a[1].number, i == i.rounded(), j == j.rounded(),
+                      i >= 1, j > i, j <= Double(count) else { throw GeoError.format("a pair of a graph distance slice is not [i, j] with 1 <= i < j <= \(count)") }
+                return (Int(i) - 1, Int(j) - 1)
+            }
+        } else {
+            try MemoryBudget.doubles(count, count, for: "the pairs of \(count) points")
+            pairs = Distances.allPairs(count)
+        }
+        self.init(method: method, shard: shard, count: count, pairs: pairs, values: values)
+    }
+
+    /// The points stored with a slice.
+    public static func points(data v: DataValue) throws -> [Vector] {
+        guard let list = v["points"]?.array else { throw GeoError.format("a distance slice needs 'points'") }
+        return try list.map { p in
+            guard let a = p.array, let xs = Optional(a.compactMap(\.number)), xs.count == a.count, !xs.isEmpty else {
+                throw GeoError.format("a point of a distance slice is not an array of numbers")
+            }
+            return Vector(xs)
+        }
+    }
+}
