@@ -159,7 +159,8 @@ enum GeometryLua {
     static func sweep(_ call: LuaCall) throws -> Int32 {
         let m = try manifold(call)
         let o = try Options(call, 2, allowed: ["samples", "seed", "measure", "points", "sampler", "scale", "path_points",
-                                               "solver", "tol", "max_iter", "progress"])
+                                               "solver", "tol", "max_iter", "shard", "shards", "progress"])
+        let shard = try PointSetsLua.shardOption(call, o, 2)
         let measure = Sweep.Measure(rawValue: try o.choice("measure", Sweep.Measure.allCases.map(\.rawValue)) ?? "sectional") ?? .sectional
         var rng = try o.integer("seed").map { SeededRandom(seed: UInt64(bitPattern: Int64($0))) } ?? SeededRandom()
         let scale = try Setting.positive("scale", try o.number("scale") ?? 1)
@@ -192,15 +193,25 @@ enum GeometryLua {
 
         let values: [Double] = try withProgress("sweep", o) { progress in
             switch measure {
-            case .sectional: return try Sweep.sectional(on: m.generator, at: points, rng: &rng, progress: progress)
-            case .scalar: return try Sweep.scalar(on: m.generator, at: points, progress: progress)
+            case .sectional: return try Sweep.sectional(on: m.generator, at: points, rng: &rng, shard: shard ?? .all, progress: progress)
+            case .scalar: return try Sweep.scalar(on: m.generator, at: points, shard: shard ?? .all, progress: progress)
             case .ratio:
-                let pairs = stride(from: 0, to: points.count - 1, by: 2).map { (points[$0], points[$0 + 1]) }
+                let all = stride(from: 0, to: points.count - 1, by: 2).map { (points[$0], points[$0 + 1]) }
+                let pairs = (shard ?? .all).items(all.count).map { all[$0] }
                 return try Sweep.lengthRatios(on: m.generator, pairs: pairs,
                                               options: try geodesicOptions(o, pointsKey: "path_points", defaultPoints: 32),
                                               progress: progress)
             }
         }
+        if let shard {
+            let count = measure == .ratio ? points.count / 2 : points.count
+            return try FilesLua.push(call, Sweep.sliceData(measure: measure.rawValue, shard: shard, count: count, values: values))
+        }
+        return try pushSweep(call, measure: measure.rawValue, values: values)
+    }
+
+    /// The sweep's result table: statistics of `values` (NaN dropped and counted) and the values.
+    static func pushSweep(_ call: LuaCall, measure: String, values: [Double]) throws -> Int32 {
         let s = try SampleStatistics(values)
         lua_createtable(call.L, 0, 12)
         for (k, x) in [("mean", s.mean), ("std", s.std), ("min", s.min), ("max", s.max), ("median", s.median),
@@ -209,7 +220,7 @@ enum GeometryLua {
         }
         call.setField("count") { call.push(s.count) }
         call.setField("dropped") { call.push(s.dropped) }
-        call.setField("measure") { call.push(measure.rawValue) }
+        call.setField("measure") { call.push(measure) }
         call.setField("values") { call.push(numbers: s.values) }
         return 1
     }

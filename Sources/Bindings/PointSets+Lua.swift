@@ -8,15 +8,23 @@ struct ManifoldGraph {
 }
 
 /// Many points (GeoEngine's PointSets/):
-///     g = geo.graph(m, points [, {k=10, weight="geodesic"|"line", points_per_edge=8, progress=}])
+///     g = geo.graph(m, points [, {k=10, weight="geodesic"|"line", points_per_edge=8, shard=, shards=, progress=}])
+///         with {shard, shards}: that shard's edge weights (a slice, as geo.distances' graph method
+///         gives); geo.merge(slices, m) joins them into the geo.Graph on m
 ///         g:path(i, j) -> geo.Path through the graph (nil when unconnected)  g:distances() -> geo.Matrix
 ///         g:edges() -> {{i, j, w}, ...}  #g
 ///     geo.distances(m, points [, {method="graph"|"geodesic"|"line", k=10, weight=, points_per_edge=,
 ///                   points_per_path=16, shard=, shards=, progress=}]) -> geo.Matrix (N x N, symmetric, zero diagonal)
 ///         with {shard = i, shards = n}: that shard's slice, a plain table for geo.write_json and geo.merge
-///     geo.merge{slice_or_file, ...} -> geo.Matrix: the slices of every shard joined (files: JSON)
+///     geo.merge{slice_or_file, ...} -> geo.Matrix: the slices of every shard joined (files: JSON);
+///         slices of geo.sweep{..., shard = i, shards = n} merge to the sweep's result table
 ///     geo.shard() -> i, n from GEO_SHARD, Slurm array or Kubernetes Indexed Job variables (1, 1 when none)
 ///     geo.kmedoids(D, k [, {seed=1}]) -> {medoids = {...}, assignment = {...}, cost =, iterations =}
+///     mean, details = geo.frechet_mean(m, points [, {tol=1e-6, max_iter=30, points=16, progress=}])
+///         details: {converged, iterations, objective = half the mean squared distance,
+///         gradient_norms = {...}, logs = {log_mean(z_i), ...}}
+///     geo.tangent_pca(m, mean, points [, {points=16}]) -> {directions = {u_1, ...} (metric-orthonormal),
+///         variances = {...} (descending), coordinates = {c_1, ...} (one vector per point)}
 /// `points` is a table of latent geo.Vectors or a geo.Matrix whose rows are the points.
 enum PointSetsLua {
     static let graphType: UserType<ManifoldGraph> = UserType(
@@ -60,8 +68,16 @@ enum PointSetsLua {
         Binding("graph") { call in
             let m = try call.value(1, ManifoldLua.type)
             let points = try latentPoints(call, 2, m)
-            let o = try Options(call, 3, allowed: graphKeys)
+            let o = try Options(call, 3, allowed: graphKeys + shardKeys)
             let options = try graphOptions(o, count: points.count)
+            if let shard = try shardOption(call, o, 3) {
+                var d = Distances.Options()
+                d.graph = options
+                let slice = try GeometryLua.withProgress("graph", o) { progress in
+                    try Distances.slice(on: m.generator, points: points, options: d, shard: shard, progress: progress)
+                }
+                return try FilesLua.push(call, slice.data(points: points))
+            }
             let g = try GeometryLua.withProgress("graph", o) { progress in
                 try NeighbourGraph.build(on: m.generator, points: points, options: options, progress: progress)
             }
@@ -92,13 +108,72 @@ enum PointSetsLua {
                 return try FilesLua.value(call, -1)
             }
             guard let first = parts.first else { throw call.argumentError(1, "nothing to merge: give the shards' slices or files") }
+            if case .string("sweep") = first["georepl"] {
+                let slices = try parts.map { try Sweep.slice(data: $0) }
+                let (measure, count) = (slices[0].measure, slices[0].count)
+                guard slices.allSatisfy({ $0.measure == measure && $0.count == count }) else {
+                    throw call.runtimeError("the sweep slices are of different sweeps (measure or sample count differ)")
+                }
+                let values = try Shard.join(slices.map { ($0.shard, $0.values) }, count: count)
+                return try GeometryLua.pushSweep(call, measure: measure, values: values)
+            }
             let slices = try parts.map { try Distances.Slice(data: $0) }
-            return call.push(try Distances.merge(slices, points: try Distances.Slice.points(data: first)), as: MatrixLua.type)
+            let points = try Distances.Slice.points(data: first)
+            if !call.isNoneOrNil(2) {
+                let m = try call.value(2, ManifoldLua.type)
+                guard slices[0].method == .graph else { throw call.argumentError(2, "only graph slices merge to a geo.Graph") }
+                for p in points { try m.generator.checkPoint(p, "graph point") }
+                let g = try Distances.mergeGraph(slices, points: points)
+                return call.push(ManifoldGraph(graph: g, manifold: m), as: graphType)
+            }
+            return call.push(try Distances.merge(slices, points: points), as: MatrixLua.type)
         },
         Binding("shard") { call in
             let s = try Shard.fromEnvironment() ?? .all
             call.push(s.index); call.push(s.count)
             return 2
+        },
+        Binding("frechet_mean") { call in
+            let m = try call.value(1, ManifoldLua.type)
+            let points = try latentPoints(call, 2, m)
+            let o = try Options(call, 3, allowed: ["tol", "max_iter", "points", "progress"])
+            var options = FrechetMean.Options()
+            options.tolerance = try o.number("tol") ?? options.tolerance
+            options.maxIterations = try o.integer("max_iter") ?? options.maxIterations
+            options.log.geodesic.points = try o.integer("points") ?? options.log.geodesic.points
+            let r = try GeometryLua.withProgress("frechet_mean", o) { progress in
+                try FrechetMean(on: m.generator, points: points, options: options, progress: progress)
+            }
+            call.push(r.mean, as: VectorLua.type)
+            try call.checkTable(r.logs.count + r.gradientNorms.count + 8)
+            lua_createtable(call.L, 0, 5)
+            call.setField("converged") { call.push(r.converged) }
+            call.setField("iterations") { call.push(r.iterations) }
+            call.setField("objective") { call.push(r.objective) }
+            call.setField("gradient_norms") { call.push(numbers: r.gradientNorms) }
+            call.setField("logs") { _ = PathLua.pushVectors(call, r.logs) }
+            return 2
+        },
+        Binding("tangent_pca") { call in
+            let m = try call.value(1, ManifoldLua.type)
+            let mean = try PathLua.latent(call, 2, m, "mean")
+            let points = try latentPoints(call, 3, m)
+            let o = try Options(call, 4, allowed: ["points", "progress"])
+            var log = LogMap.Options(geodesic: GeodesicOptions(points: 16))
+            log.geodesic.points = try o.integer("points") ?? log.geodesic.points
+            let logs = try GeometryLua.withProgress("tangent_pca", o) { progress -> [Vector] in
+                try points.enumerated().map { k, p in
+                    progress?(ProgressReport(completed: k, total: points.count))
+                    return p == mean ? Vector([Double](repeating: 0, count: p.count)) : try LogMap.compute(on: m.generator, from: mean, to: p, options: log).vector
+                }
+            }
+            let pca = try TangentPCA(metric: try m.generator.metric(mean), logs: logs)
+            try call.checkTable(2 * points.count + 2 * m.latentDim + 8)
+            lua_createtable(call.L, 0, 3)
+            call.setField("directions") { _ = PathLua.pushVectors(call, pca.directions) }
+            call.setField("variances") { call.push(numbers: pca.variances) }
+            call.setField("coordinates") { _ = PathLua.pushVectors(call, pca.coordinates) }
+            return 1
         },
         Binding("kmedoids") { call in
             let d = try call.value(1, MatrixLua.type)

@@ -22,6 +22,10 @@ final class PointSetsTests: LuaTestCase {
         lua.run("km = geo.kmedoids(geo.distances(p, {geo.vec{0,0}, geo.vec{0.1,0}, geo.vec{9,0}, geo.vec{9.2,0}}, {method = 'line'}), 2, {seed = 3})")
         XCTAssertEqual(eval("km.assignment[1] == km.assignment[2], km.assignment[3] == km.assignment[4], km.assignment[1] ~= km.assignment[3], #km.medoids"),
                        ["true", "true", "true", "2"])
+        lua.run("gs = {} for i = 1, 2 do gs[i] = geo.graph(p, pts, {k = 2, shard = i, shards = 2}) end G = geo.merge(gs, p)")
+        XCTAssertEqual(eval("tostring(G), G:distances() == geo.graph(p, pts, {k = 2}):distances(), G:path(1, 6)[#G:path(1, 6)][1]"),
+                       ["geo.Graph(6 points, 7 edges on plane)", "true", "6.0"])
+        assertError("geo.merge({geo.distances(p, pts, {method = 'line', shard = 1, shards = 1})}, p)", "bad argument #2 to 'merge' (only graph slices merge to a geo.Graph)")
         assertError("geo.graph(p, pts, {k = 6})", "bad argument #3 to 'graph' (option 'k' must be an integer from 1 to 5, got 6)")
         assertError("geo.distances(p, pts, {method = 'fast'})", "bad argument #3 to 'distances' (option 'method' must be one of \"graph\", \"geodesic\", \"line\", got \"fast\")")
         assertError("geo.distances(p, pts, {shard = 1})", "bad argument #3 to 'distances' (options 'shard' and 'shards' go together)")
@@ -42,7 +46,54 @@ final class PointSetsTests: LuaTestCase {
             """)
         XCTAssertEqual(eval("merged == whole, s[1].shard, s[1].shards, s[1].method, #s[1].values"), ["true", "1", "3", "geodesic", "5"])
         assertError("geo.merge{s[1], s[1], s[2]}", "shard 1/3 is given twice")
-        assertError("geo.merge{{georepl = 'sweep'}}", "not a distance slice (its \"georepl\" field is not \"distances\")")
+        assertError("geo.merge{{georepl = 'sweep'}}", "not a sweep slice")
+        assertError("geo.merge{{georepl = 'other'}}", "not a distance slice (its \"georepl\" field is not \"distances\")")
+    }
+
+    /// Sweeps shard too: the slices (through JSON, with NaN as "nan") merge to the unsharded result.
+    func testShardedSweeps() {
+        lua.run("""
+            t = geo.torus{}
+            function same(a, b)
+              if a.count ~= b.count or a.dropped ~= b.dropped or a.median ~= b.median or #a.values ~= #b.values then return false end
+              for k = 1, #a.values do if a.values[k] ~= b.values[k] then return false end end
+              return true
+            end
+            results = {}
+            for _, measure in ipairs({'sectional', 'scalar', 'ratio'}) do
+              local o = {samples = 7, seed = 4, measure = measure, path_points = 6}
+              local whole = geo.sweep(t, o)
+              local parts = {}
+              for i = 1, 3 do
+                o.shard, o.shards = i, 3
+                parts[i] = geo.sweep(t, o)
+                geo.write_json(dir .. '/sw' .. i .. '.json', parts[i])
+              end
+              results[#results + 1] = tostring(same(whole, geo.merge{parts[3], parts[1], parts[2]}))
+              results[#results + 1] = tostring(same(whole, geo.merge{dir .. '/sw1.json', dir .. '/sw2.json', dir .. '/sw3.json'}))
+            end
+            pole = geo.sweep(geo.sphere{}, {points = {geo.vec{0, 1}, geo.vec{1, 1}}, shard = 1, shards = 1})
+            geo.write_json(dir .. '/pole.json', pole)
+            back = geo.merge{dir .. '/pole.json'}
+            """)
+        XCTAssertEqual(value("table.concat(results, ' ')"), "true true true true true true")
+        XCTAssertEqual(eval("pole.values[1], back.dropped, back.count"), ["nan", "1", "1"])
+        assertError("geo.merge{geo.sweep(t, {samples = 4, seed = 1, shard = 1, shards = 2})}", "shard 2/2 missing")
+    }
+
+    func testFrechetMeanAndTangentPCA() {
+        lua.run("""
+            s = geo.sphere{}
+            q = {geo.vec{1.2, 0.3}, geo.vec{1.4, 0.3}, geo.vec{1.3, 0.2}, geo.vec{1.3, 0.4}}
+            mu, info = geo.frechet_mean(s, q, {points = 16})
+            pca = geo.tangent_pca(s, mu, q)
+            """)
+        XCTAssertEqual(eval("info.converged, #info.logs, #pca.directions, #pca.variances, #pca.coordinates, pca.variances[1] >= pca.variances[2]"),
+                       ["true", "4", "2", "2", "4", "true"])
+        XCTAssertEqual(Double(value("mu[1]"))!, 1.3, accuracy: 2e-3)
+        assertError("geo.frechet_mean(s, {})", "the mean of no points")
+        assertError("geo.frechet_mean(s, q, {tol = -1})", "bad argument #3 to 'frechet_mean' (option 'tol' must be a finite number >= 0, got -1)")
+        assertError("geo.tangent_pca(s, geo.vec{1}, q)", "dimension mismatch: latent_dim is 2, mean has 1")
     }
 
     func testFiles() {

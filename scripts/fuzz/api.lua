@@ -700,7 +700,8 @@ end
 -- arguments only.
 
 local HEAVY = {geodesic = true, log = true, analogy = true, exp = true, sweep = true, holonomy = true,
-               latent_map = true, train_vae = true, scalar = true, transport = true}
+               latent_map = true, train_vae = true, scalar = true, transport = true, graph = true, distances = true,
+               frechet_mean = true, tangent_pca = true}
 
 local SIGS = {
   vec = {"numtable"}, zeros = {"size"}, randn = {"size", "seed"}, matrix = {"mattable"},
@@ -711,6 +712,7 @@ local SIGS = {
   sectional = {"M", "Z", "Z", "Z"}, scalar = {"M", "Z"}, holonomy = {"M", "LOOP", "Z", "opts"},
   sweep = {"M", "opts"}, dataset = {"dsname", "opts"}, latent_map = {"M2", "writepath", "opts"},
   save_png = {"writepath", "images", "opts"}, train_vae = {"opts"}, clock = {},
+  read_json = {"readpath"}, read_csv = {"readpath", "opts"},
   ["Vector.dot"] = {"self", "samevec"}, ["Vector.norm"] = {"self"}, ["Vector.normalized"] = {"self"},
   ["Vector.totable"] = {"self"},
   ["Matrix.rows"] = {"self"}, ["Matrix.cols"] = {"self"}, ["Matrix.t"] = {"self"}, ["Matrix.totable"] = {"self"},
@@ -1043,7 +1045,7 @@ local function gen_call(t)
   return args, descs, n
 end
 
-local WRITERS = {save_png = {1}, latent_map = {2}}
+local WRITERS = {save_png = {1}, latent_map = {2}, write_json = {1}, write_csv = {1}}
 
 -- The shared samples are never freed: a __gc call gets a fresh object of the same type instead,
 -- so that every call sees the same samples (and replays alone as it ran in its batch).
@@ -1077,6 +1079,8 @@ local function one_call(k)
   local w = WRITERS[t.short or ""]
   if w or (t.short and (t.short:match("^write") or t.short:match("^save"))) then
     for i = 1, n do
+      -- A number names a file too (Lua converts it, as luaL_checkstring does).
+      if type(args[i]) == "number" and w and w[1] == i then args[i] = tostring(args[i]) end
       if type(args[i]) == "string" then args[i] = confine(args[i]) end
       if type(args[i]) == "table" and rawget(args[i], "out") ~= nil then rawset(args[i], "out", confine(rawget(args[i], "out"))) end
     end

@@ -31,28 +31,33 @@ public enum Sweep {
         return samples
     }
 
-    /// Sectional curvatures at `points` for random planes drawn from `rng`.
-    public static func sectional(on g: Generator, at points: [Vector], rng: inout SeededRandom,
+    /// Sectional curvatures at `points` for random planes drawn from `rng` (a plane for every
+    /// point, so the planes do not depend on the shard), at the points of `shard`'s slice.
+    public static func sectional(on g: Generator, at points: [Vector], rng: inout SeededRandom, shard: Shard = .all,
                                  progress: ProgressHandler? = nil) throws -> [Double] {
         let d = g.latentDim
         guard d >= 2 else { throw GeoError.invalidArgument("sectional curvature needs latent_dim >= 2, got \(d)") }
         let planes = points.map { _ in (rng.normalVector(d), rng.normalVector(d)) }
-        return try chunked(points.count, progress) { range in
-            let z = try Matrix(rowVectors: Array(points[range]))
-            let u = try Matrix(rowVectors: range.map { planes[$0].0 }), v = try Matrix(rowVectors: range.map { planes[$0].1 })
+        let mine = Array(shard.items(points.count))
+        return try chunked(mine.count, progress) { range in
+            let at = range.map { mine[$0] }
+            let z = try Matrix(rowVectors: at.map { points[$0] })
+            let u = try Matrix(rowVectors: at.map { planes[$0].0 }), v = try Matrix(rowVectors: at.map { planes[$0].1 })
             do { return try Curvature.sectional(on: g, at: z, u: u, v: v) } catch GeoError.numerical {
-                return try range.map { i in
+                return try at.map { i in
                     try nanIfSingular { try Curvature.sectional(on: g, at: points[i], planes[i].0, planes[i].1) }
                 }
             }
         }
     }
 
-    /// Scalar curvatures at `points`.
-    public static func scalar(on g: Generator, at points: [Vector], progress: ProgressHandler? = nil) throws -> [Double] {
-        try chunked(points.count, progress) { range in
-            do { return try Curvature.scalar(on: g, at: try Matrix(rowVectors: Array(points[range]))) } catch GeoError.numerical {
-                return try range.map { i in try nanIfSingular { try Curvature.scalar(on: g, at: points[i]) } }
+    /// Scalar curvatures at the points of `shard`'s slice of `points`.
+    public static func scalar(on g: Generator, at points: [Vector], shard: Shard = .all, progress: ProgressHandler? = nil) throws -> [Double] {
+        let mine = Array(shard.items(points.count))
+        return try chunked(mine.count, progress) { range in
+            let at = range.map { mine[$0] }
+            do { return try Curvature.scalar(on: g, at: try Matrix(rowVectors: at.map { points[$0] })) } catch GeoError.numerical {
+                return try at.map { i in try nanIfSingular { try Curvature.scalar(on: g, at: points[i]) } }
             }
         }
     }
@@ -94,5 +99,34 @@ public enum Sweep {
             progress?(ProgressReport(completed: start, total: n))
         }
         return out
+    }
+}
+
+extension Sweep {
+    /// A shard's slice of a sweep as plain data (for geo.write_json and geo.merge):
+    ///     {"georepl": "sweep", "measure": ..., "shard": i, "shards": n, "count": N, "values": [...]}
+    /// with a NaN value (a point where the measure is undefined) written as the string "nan".
+    public static func sliceData(measure: String, shard: Shard, count: Int, values: [Double]) -> DataValue {
+        .object(["georepl": .string("sweep"), "measure": .string(measure), "shard": .number(Double(shard.index)),
+                 "shards": .number(Double(shard.count)), "count": .number(Double(count)),
+                 "values": .array(values.map { $0.isNaN ? .string("nan") : .number($0) })])
+    }
+
+    /// (measure, count, shard, values) of `sliceData`'s form; `GeoError.format` names what is wrong.
+    public static func slice(data v: DataValue) throws -> (measure: String, count: Int, shard: Shard, values: [Double]) {
+        guard case .string("sweep") = v["georepl"], case .string(let measure) = v["measure"] else { throw GeoError.format("not a sweep slice") }
+        guard let i = v["shard"]?.number, let n = v["shards"]?.number, let c = v["count"]?.number,
+              i == i.rounded(), n == n.rounded(), c == c.rounded(), c >= 0, c <= Double(sampleRange.upperBound), abs(i) < 1e9, abs(n) < 1e9 else {
+            throw GeoError.format("a sweep slice needs integers 'shard', 'shards' and 'count'")
+        }
+        let shard: Shard
+        do { shard = try Shard(index: Int(i), count: Int(n)) } catch { throw GeoError.format("a sweep slice's shard \(Int(i)) of \(Int(n)) is out of range") }
+        guard let list = v["values"]?.array else { throw GeoError.format("a sweep slice needs 'values'") }
+        let values = try list.map { x -> Double in
+            if let d = x.number { return d }
+            if case .string("nan") = x { return .nan }
+            throw GeoError.format("a sweep slice's values are numbers or \"nan\"")
+        }
+        return (measure, Int(c), shard, values)
     }
 }

@@ -105,35 +105,35 @@ public enum Distances {
         }
     }
 
+    /// Every item's value from the slices (each shard once, all of one computation).
+    static func joined(_ slices: [Slice]) throws -> (Slice, [Double]) {
+        guard let first = slices.first else { throw GeoError.invalidArgument("nothing to merge") }
+        for s in slices {
+            guard s.method == first.method, s.count == first.count, s.pairs.count == first.pairs.count,
+                  zip(s.pairs, first.pairs).allSatisfy({ $0 == $1 }) else {
+                throw GeoError.invalidArgument("shard \(s.shard) is of another computation than shard \(first.shard) (method, points or pairs differ)")
+            }
+        }
+        return (first, try Shard.join(slices.map { ($0.shard, $0.values) }, count: first.pairs.count))
+    }
+
+    /// The k-NN graph from every shard's slice of the graph method (see `merge`).
+    public static func mergeGraph(_ slices: [Slice], points: [Vector]) throws -> NeighbourGraph {
+        let (first, values) = try joined(slices)
+        guard first.method == .graph else { throw GeoError.invalidArgument("only slices of the graph method hold a graph") }
+        guard points.count == first.count else { throw GeoError.dimensionMismatch("the slices are of \(first.count) points, \(points.count) given") }
+        return try NeighbourGraph(points: points, edges: zip(first.pairs, values).map { NeighbourGraph.Edge($0.0, $0.1, weight: $1) })
+    }
+
     /// The full matrix from every shard's slice (any order, each shard once, all of one run:
     /// same method, point count, shard count and pairs). `points` is needed for `.graph`.
     public static func merge(_ slices: [Slice], points: [Vector]) throws -> Matrix {
-        guard let first = slices.first else { throw GeoError.invalidArgument("nothing to merge") }
-        let n = first.count, shards = first.shard.count
-        var values = [Double](repeating: .nan, count: first.pairs.count)
-        var have = Set<Int>()
-        for s in slices {
-            guard s.method == first.method, s.count == n, s.shard.count == shards, s.pairs.count == first.pairs.count,
-                  zip(s.pairs, first.pairs).allSatisfy({ $0 == $1 }) else {
-                throw GeoError.invalidArgument("shard \(s.shard) is of another computation than shard \(first.shard) (method, points, shards or pairs differ)")
-            }
-            guard have.insert(s.shard.index).inserted else { throw GeoError.invalidArgument("shard \(s.shard) is given twice") }
-            let mine = Array(s.shard.items(first.pairs.count))
-            guard mine.count == s.values.count else {
-                throw GeoError.invalidArgument("shard \(s.shard) has \(s.values.count) values, expected \(mine.count)")
-            }
-            for (q, v) in zip(mine, s.values) { values[q] = v }
-        }
-        let missing = (1...shards).filter { !have.contains($0) }
-        guard missing.isEmpty else {
-            throw GeoError.invalidArgument("shard\(missing.count == 1 ? "" : "s") \(missing.map { "\($0)/\(shards)" }.joined(separator: ", ")) missing")
-        }
+        let (first, values) = try joined(slices)
+        let n = first.count
         switch first.method {
         case .graph:
-            guard points.count == n else { throw GeoError.dimensionMismatch("the slices are of \(n) points, \(points.count) given") }
             if n < 2 { return Matrix(rows: n, cols: n) }
-            let graph = try NeighbourGraph(points: points, edges: zip(first.pairs, values).map { NeighbourGraph.Edge($0.0, $0.1, weight: $1) })
-            return try ShortestPaths.matrix(graph)
+            return try ShortestPaths.matrix(try mergeGraph(slices, points: points))
         case .line, .geodesic:
             var m = Matrix(rows: n, cols: n)
             for ((i, j), v) in zip(first.pairs, values) { m.scalars[i * n + j] = v; m.scalars[j * n + i] = v }

@@ -87,4 +87,28 @@ public struct Shard: Equatable, CustomStringConvertible {
         }
         return nil
     }
+
+    /// The values of items 0 ..< count from every shard's slice (each shard of one split once, in
+    /// any order; slice values in item order): the unsharded list. Errors name the shard that is
+    /// missing, repeated, of another split or of the wrong length.
+    public static func join(_ slices: [(shard: Shard, values: [Double])], count: Int) throws -> [Double] {
+        guard let first = slices.first else { throw GeoError.invalidArgument("nothing to merge") }
+        let n = first.shard.count
+        var out = [Double](repeating: .nan, count: count)
+        var have = Set<Int>()
+        for s in slices {
+            guard s.shard.count == n else { throw GeoError.invalidArgument("shard \(s.shard) is of another split than shard \(first.shard)") }
+            guard have.insert(s.shard.index).inserted else { throw GeoError.invalidArgument("shard \(s.shard) is given twice") }
+            let mine = Array(s.shard.items(count))
+            guard mine.count == s.values.count else {
+                throw GeoError.invalidArgument("shard \(s.shard) has \(s.values.count) values, expected \(mine.count)")
+            }
+            for (q, v) in zip(mine, s.values) { out[q] = v }
+        }
+        let missing = (1...n).filter { !have.contains($0) }
+        guard missing.isEmpty else {
+            throw GeoError.invalidArgument("shard\(missing.count == 1 ? "" : "s") \(missing.map { "\($0)/\(n)" }.joined(separator: ", ")) missing")
+        }
+        return out
+    }
 }
