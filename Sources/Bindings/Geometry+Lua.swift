@@ -3,6 +3,8 @@ import GeoEngine
 
 /// The geometry of SPEC's Lua API:
 ///     geo.geodesic(m, a, b [, {points=64, solver="newton"|"georce"|"descent", tol=1e-6, max_iter=, init=path, progress=}])
+///         (init: the starting path, e.g. g:path(i, j) of a geo.graph; resampled to `points` when
+///         both are given; geo.log takes it too)
 ///     geo.exp(m, z, v [, {steps=100, method="rk4"|"projection", progress=}])   -> Vector, Path
 ///     geo.log(m, a, b [, {points=, solver=, tol=, max_iter=, steps=, progress=, details=false}])
 ///                                                                              -> Vector [, details]
@@ -31,6 +33,22 @@ enum GeometryLua {
         return g
     }
 
+    /// The `init` option (a geo.Path from a to b, e.g. a graph path) as the geodesic's start;
+    /// with `points` also given it is resampled to that many points by latent arc length.
+    static func readInit(_ call: LuaCall, _ o: Options, _ options: inout GeodesicOptions) throws {
+        guard o.pushRaw("init") else { return }
+        defer { geo_pop(call.L, 1) }
+        guard let p = PathLua.type.value(call.L, -1) else {
+            throw call.argumentError(4, Messages.optionType("init", "a geo.Path", got: call.typeName(-1)))
+        }
+        if o.has("points") {
+            options.initialPath = try p.path.resampled(points: options.points)
+        } else {
+            options.initialPath = p.path
+            options.points = p.path.count
+        }
+    }
+
     static func manifold(_ call: LuaCall) throws -> Manifold { try call.value(1, ManifoldLua.type) }
     static func point(_ call: LuaCall, _ i: Int32, _ m: Manifold, _ what: String) throws -> Vector {
         try PathLua.latent(call, i, m, what)
@@ -54,14 +72,7 @@ enum GeometryLua {
             let a = try point(call, 2, m, "start point"), b = try point(call, 3, m, "end point")
             let o = try Options(call, 4, allowed: geodesicKeys + ["init"])
             var options = try geodesicOptions(o)
-            if o.pushRaw("init") {
-                defer { geo_pop(call.L, 1) }
-                guard let p = PathLua.type.value(call.L, -1) else {
-                    throw call.argumentError(4, Messages.optionType("init", "a geo.Path", got: call.typeName(-1)))
-                }
-                options.initialPath = p.path
-                if !o.has("points") { options.points = p.path.count }
-            }
+            try readInit(call, o, &options)
             let path = try withProgress("geodesic", o) { try Geodesic.solve(m.generator, from: a, to: b, options: options, progress: $0) }
             pushPath(call, path, m)
             return 1
@@ -80,8 +91,10 @@ enum GeometryLua {
         Binding("log") { call in
             let m = try manifold(call)
             let a = try point(call, 2, m, "start point"), b = try point(call, 3, m, "end point")
-            let o = try Options(call, 4, allowed: geodesicKeys + ["steps", "details"])
-            var options = LogMap.Options(geodesic: try geodesicOptions(o))
+            let o = try Options(call, 4, allowed: geodesicKeys + ["steps", "details", "init"])
+            var geodesic = try geodesicOptions(o)
+            try readInit(call, o, &geodesic)
+            var options = LogMap.Options(geodesic: geodesic)
             if let s = try o.integer("steps") { options.steps = s }
             let r = try withProgress("log", o) { try LogMap.compute(on: m.generator, from: a, to: b, options: options, progress: $0) }
             call.push(r.vector, as: VectorLua.type)

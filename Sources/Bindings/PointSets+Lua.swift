@@ -25,7 +25,8 @@ struct ManifoldGraph {
 ///         gradient_norms = {...}, logs = {log_mean(z_i), ...}}
 ///     geo.tangent_pca(m, mean, points [, {points=16}]) -> {directions = {u_1, ...} (metric-orthonormal),
 ///         variances = {...} (descending), coordinates = {c_1, ...} (one vector per point)}
-/// `points` is a table of latent geo.Vectors or a geo.Matrix whose rows are the points.
+/// `points` is a table of latent geo.Vectors, a geo.Matrix whose rows are the points, or a
+/// geo.Dataset (its images' encodings by m's encoder).
 enum PointSetsLua {
     static let graphType: UserType<ManifoldGraph> = UserType(
         name: "geo.Graph",
@@ -191,8 +192,13 @@ enum PointSetsLua {
         },
     ]
 
-    /// Latent points at argument i: a table of geo.Vector or a geo.Matrix of rows.
+    /// Latent points at argument i: a table of geo.Vector, a geo.Matrix of rows, or a geo.Dataset
+    /// (the encodings of all its images by m's encoder).
     static func latentPoints(_ call: LuaCall, _ i: Int32, _ m: Manifold) throws -> [Vector] {
+        if let ds = DataLua.datasetType.value(call.L, i) {
+            try MemoryBudget.doubles(ds.count, max(m.dataDim, m.latentDim), for: "encoding \(ds.count) images")
+            return try m.encode(rows: try ds.batch(0..<ds.count))
+        }
         if let x = MatrixLua.type.value(call.L, i) {
             guard x.cols == m.latentDim else { throw GeoError.dimensionMismatch("latent_dim is \(m.latentDim), the matrix has \(x.cols) columns") }
             return (0..<x.rows).map { x.row($0) }

@@ -17,6 +17,9 @@ final class PointSetsTests: LuaTestCase {
         XCTAssertEqual(eval("#q, q[1][1], q[5][1], q.solver"), ["5", "6.0", "2.0", "graph"])
         XCTAssertEqual(eval("D:rows(), D:get(1, 6), D:get(6, 1), D:get(3, 3), g:distances():get(2, 5)"), ["6", "5.0", "5.0", "0.0", "3.0"])
         XCTAssertEqual(eval("geo.geodesic(p, pts[1], pts[6], {init = g:path(1, 6)}).converged"), ["true"])
+        // The graph path as a start for geodesics of any resolution and for the log map.
+        XCTAssertEqual(eval("#geo.geodesic(p, pts[1], pts[6], {init = g:path(1, 6), points = 11}), geo.log(p, pts[1], pts[6], {init = g:path(1, 6), points = 9})[1]"),
+                       ["11", "5.0"])
         lua.run("M = geo.matrix{{1, 0}, {2, 0}, {4, 0}} L = geo.distances(p, M, {method = 'line'})")
         XCTAssertEqual(eval("L:get(1, 3), L:get(2, 3)"), ["3.0", "2.0"])
         lua.run("km = geo.kmedoids(geo.distances(p, {geo.vec{0,0}, geo.vec{0.1,0}, geo.vec{9,0}, geo.vec{9.2,0}}, {method = 'line'}), 2, {seed = 3})")
@@ -26,6 +29,9 @@ final class PointSetsTests: LuaTestCase {
         XCTAssertEqual(eval("tostring(G), G:distances() == geo.graph(p, pts, {k = 2}):distances(), G:path(1, 6)[#G:path(1, 6)][1]"),
                        ["geo.Graph(6 points, 7 edges on plane)", "true", "6.0"])
         assertError("geo.merge({geo.distances(p, pts, {method = 'line', shard = 1, shards = 1})}, p)", "bad argument #2 to 'merge' (only graph slices merge to a geo.Graph)")
+        // A data set stands for its encodings (Manifold.encode(rows:), tested in the engine); a
+        // model without an encoder cannot place it.
+        assertError("geo.graph(p, geo.dataset('fashion-mnist', {split = 'test'}))", "manifold 'plane' has no encoder")
         assertError("geo.graph(p, pts, {k = 6})", "bad argument #3 to 'graph' (option 'k' must be an integer from 1 to 5, got 6)")
         assertError("geo.distances(p, pts, {method = 'fast'})", "bad argument #3 to 'distances' (option 'method' must be one of \"graph\", \"geodesic\", \"line\", got \"fast\")")
         assertError("geo.distances(p, pts, {shard = 1})", "bad argument #3 to 'distances' (options 'shard' and 'shards' go together)")

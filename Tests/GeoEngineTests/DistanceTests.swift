@@ -127,6 +127,18 @@ final class DistanceTests: XCTestCase {
         XCTAssertThrowsError(try NeighbourGraph.neighbourPairs(row, k: 6)) { e in XCTAssertEqual("\(e)", "k must be an integer from 1 to 5, got 6") }
     }
 
+    /// Encoding many rows at once (batches of 1000) gives what encoding each row does.
+    func testEncodeRowsMatchesOneByOne() throws {
+        let m = try ModelCatalog.load("fashion-vae-2d")
+        let x = try FashionMNIST.load(split: .test).batch(0..<1003)
+        let all = try m.encode(rows: x)
+        XCTAssertEqual(all.count, 1003)
+        for i in [0, 999, 1000, 1002] {
+            XCTAssertLessThan(try (all[i] - (try m.encode(x.row(i)))).norm, 1e-12, "row \(i)")
+        }
+        XCTAssertThrowsError(try Manifold(name: "p", generator: try Plane()).encode(rows: x))
+    }
+
     func testKMedoidsFindsSeparatedGroups() throws {
         let plane = try Plane()
         var rng = SeededRandom(seed: 2)

@@ -198,6 +198,25 @@ public final class Manifold {
     /// The decoder's output shape (e.g. [1, 28, 28]).
     public var dataShape: [Int] { decoder.dataShape }
 
+    /// The encoder's means for the rows of x (n x data_dim), encoded 1000 at a time.
+    public func encode(rows x: Matrix) throws -> [Vector] {
+        guard let enc = encoder else { throw GeoError.invalidArgument("manifold '\(untrusted: name)' has no encoder") }
+        guard x.cols == enc.latentDim else { throw GeoError.dimensionMismatch("data_dim is \(enc.latentDim), the data has \(x.cols) columns") }
+        var out: [Vector] = []
+        var start = 0
+        while start < x.rows {
+            try Cancellation.check()
+            let end = min(x.rows, start + 1000)
+            let h = try enc.forward(try Matrix(rows: end - start, cols: x.cols, scalars: Array(x.scalars[(start * x.cols)..<(end * x.cols)])))
+            guard h.cols >= latentDim, h.rows == end - start else {
+                throw GeoError.format("encoder of '\(untrusted: name)' has \(h.cols) outputs, fewer than latent_dim \(latentDim)")
+            }
+            for r in 0..<h.rows { out.append(Vector(Array(h.scalars[(r * h.cols)..<(r * h.cols + latentDim)]))) }
+            start = end
+        }
+        return out
+    }
+
     /// The encoder's mean for one data vector x (length data_dim).
     public func encode(_ x: Vector) throws -> Vector {
         guard let enc = encoder else {
