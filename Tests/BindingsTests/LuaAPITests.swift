@@ -297,7 +297,7 @@ final class LuaAPITests: LuaTestCase {
         assertError("geo.log(s, a, b, {points = 1})", "\(f) (option 'points' must be an integer from 2 to 100000, got 1)")
         assertError("geo.log(s, a, b, {details = 'yes'})", "\(f) (option 'details' must be a boolean, got string)")
         assertError("geo.log(s, a, b, {detail = true})",
-                    "\(f) (unknown option 'detail' (expected one of: points, solver, tol, max_iter, progress, steps, details))")
+                    "\(f) (unknown option 'detail' (expected one of: points, solver, tol, max_iter, progress, steps, details, init))")
         // The geodesic through the pole leaves the chart (its metric is singular there): the
         // shooting fails with a message that says so, and the session goes on.
         let e = lua.run("geo.log(s, geo.vec{0.3, 0}, geo.vec{0.3, math.pi}, {points = 8, max_iter = 20})", chunkName: "=t")?.description ?? ""
