@@ -203,7 +203,7 @@ public enum UncertaintyMetric {
     /// encoder's means of a seeded subset of at most `samples` rows (encoded 1000 at a time).
     public static func fit(_ m: Manifold, data x: Matrix, options: Options = Options(),
                            progress: ProgressHandler? = nil) throws -> RBFPrecisionNetwork {
-        guard let encoder = m.encoder else {
+        guard m.encoder != nil else {
             throw GeoError.invalidArgument("model '\(untrusted: m.name)' has no encoder to place the data in its latent space")
         }
         try Setting.integer("samples", options.samples, in: sampleRange)
@@ -211,19 +211,10 @@ public enum UncertaintyMetric {
         let chosen = sampleIndices(count: x.rows, options: options)
         let n = chosen.count, d = m.latentDim, dd = m.dataDim
         try MemoryBudget.doubles(n, dd + d, for: "the \(n) data vectors and latent codes of an uncertainty fit")
-        var xs = Matrix(rows: n, cols: dd), zs = Matrix(rows: n, cols: d)
+        var xs = Matrix(rows: n, cols: dd)
         for (r, i) in chosen.enumerated() { for j in 0..<dd { xs.scalars[r * dd + j] = x.scalars[i * dd + j] } }
-        var start = 0
-        while start < n {
-            try Cancellation.check()
-            let end = min(n, start + 1000)
-            let codes = try encoder.forward(try Matrix(rows: end - start, cols: dd, scalars: Array(xs.scalars[(start * dd)..<(end * dd)])))
-            guard codes.rows == end - start, codes.cols >= d else {
-                throw GeoError.dimensionMismatch("the encoder returned \(codes.rows)x\(codes.cols), expected at least \(end - start)x\(d)")
-            }
-            for r in 0..<(end - start) { for a in 0..<d { zs.scalars[(start + r) * d + a] = codes.scalars[r * codes.cols + a] } }
-            start = end
-        }
+        var zs = Matrix(rows: n, cols: d)
+        for (r, z) in try m.encode(rows: xs).enumerated() { for a in 0..<d { zs.scalars[r * d + a] = z[a] } }
         var o = options
         o.samples = max(1, n)
         return try fit(mean: m.decoder, latents: zs, data: xs, options: o, progress: progress)

@@ -82,16 +82,16 @@ public enum Distances {
             }
             let mine = Array(shard.items(pairs.count))
             var values = [Double](); values.reserveCapacity(mine.count)
-            var trees: [Int: ShortestPaths] = [:]
+            var tree: ShortestPaths?   // from the current row's point (pairs go row by row)
             for (done, q) in mine.enumerated() {
                 try Cancellation.check()
                 let (i, j) = pairs[q]
                 let line = try Path.line(from: points[i], to: points[j], points: options.pointsPerPath)
                 var d = try line.length(on: g)
                 if let graph {
-                    if trees[i] == nil { trees = [i: try ShortestPaths(graph, from: i)] }
+                    if tree?.source != i { tree = try ShortestPaths(graph, from: i) }
                     var start = line
-                    if let route = trees[i]?.route(to: j), route.count > 2 {
+                    if let route = tree?.route(to: j), route.count > 2 {
                         start = try Path(points: route.map { graph.points[$0] }, solver: "graph").resampled(points: options.pointsPerPath)
                     }
                     let p = try Geodesic.solve(g, from: points[i], to: points[j],
